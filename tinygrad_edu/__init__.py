@@ -1,0 +1,113 @@
+"""tinygrad_edu: a small reverse-mode automatic differentiation engine over NumPy.
+
+Read it in this order: ``ops.py`` (every derivative, in one table), ``tensor.py``
+(the Tensor and its operators), ``autograd.py`` (the graph and the reverse pass).
+"""
+
+import numpy as _np
+
+from . import autograd, ops
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (
+    arange,
+    eye,
+    from_numpy,
+    full,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    zeros,
+    zeros_like,
+)
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+from .tensor import Tensor, as_tensor, cat, maximum, minimum, stack, tensor, where
+
+__version__ = "0.1.0"
+
+float32 = _np.float32
+float64 = _np.float64
+float = _np.float32  # noqa: A001 - PyTorch's torch.float is float32
+double = _np.float64
+
+
+# Function forms of the Tensor methods, for code written as torch.exp(x) etc.
+def exp(x: Tensor) -> Tensor:
+    return as_tensor(x).exp()
+
+
+def log(x: Tensor) -> Tensor:
+    return as_tensor(x).log()
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return as_tensor(x).sqrt()
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001
+    return as_tensor(x).abs()
+
+
+def tanh(x: Tensor) -> Tensor:
+    return as_tensor(x).tanh()
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return as_tensor(x).sigmoid()
+
+
+def relu(x: Tensor) -> Tensor:
+    return as_tensor(x).relu()
+
+
+def sum(x: Tensor, *args, **kwargs) -> Tensor:  # noqa: A001
+    return as_tensor(x).sum(*args, **kwargs)
+
+
+def mean(x: Tensor, *args, **kwargs) -> Tensor:
+    return as_tensor(x).mean(*args, **kwargs)
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    return as_tensor(a).matmul(b)
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    return as_tensor(a).mm(b)
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    return as_tensor(x).unsqueeze(dim)
+
+
+def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
+    return as_tensor(x).squeeze(dim)
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    return as_tensor(x).reshape(*shape)
+
+
+def transpose(x: Tensor, *axes) -> Tensor:
+    return as_tensor(x).transpose(*axes)
+
+
+def clip(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
+    return as_tensor(x).clip(min, max)
+
+
+clamp = clip
+
+
+def softmax(x: Tensor, dim: int = -1) -> Tensor:
+    return as_tensor(x).softmax(dim)
+
+
+def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+    return as_tensor(x).log_softmax(dim)
+
+
+def logsumexp(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return as_tensor(x).logsumexp(dim, keepdim)

@@ -1,0 +1,360 @@
+"""The engine: grad modes, graph nodes, and the reverse pass (``backward``, ``grad``).
+
+It knows no calculus: every derivative comes from a ``Rule`` in ``ops.py``. Its jobs:
+
+1. ``record``: when an op runs on inputs that require grad, keep a ``Node`` holding
+   the op, where each input's gradient must go (``parents``), and exactly the values
+   the op's rules read, each stamped with its tensor's version.
+2. ``backward``: visit the nodes from the output back to the leaves in topological
+   order (iterative, so a million-deep chain is fine), call each needed rule, undo
+   broadcasting once (``sum_to``), add up gradients that meet (reuse, diamonds), and
+   accumulate into the leaves' ``.grad``.
+3. free each node's saved values after use unless ``retain_graph=True``.
+
+Nodes point only to older nodes and to leaf tensors, never to the tensor they
+produced, so dropping the last reference to an output frees its graph at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .ops import Op
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+
+# --- grad modes ----------------------------------------------------------------------
+
+
+class _GradMode(threading.local):
+    def __init__(self) -> None:
+        self.enabled = True
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """True when ops are being recorded for backward (per thread)."""
+    return _mode.enabled
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Context manager / decorator that turns recording on or off."""
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = bool(mode)
+        self.previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        self.previous.append(_mode.enabled)
+        _mode.enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.enabled = self.previous.pop()
+
+    def _recreate_cm(self) -> set_grad_enabled:
+        return type(self)(self.mode) if type(self) is set_grad_enabled else type(self)()
+
+
+class no_grad(set_grad_enabled):
+    """``with no_grad():`` ops run without building a graph; in-place updates of
+    parameters (``w -= lr * w.grad``) belong here. Also usable as a decorator."""
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Turns recording back on inside a ``no_grad`` block (or as a decorator)."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+
+# --- version counters ----------------------------------------------------------------
+
+
+class Version:
+    """Counts in-place changes of one block of memory. A tensor and its views
+    (reshape, transpose, slices, detach) share one counter."""
+
+    __slots__ = ("n", "has_views")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.has_views = False
+
+
+# --- graph nodes ---------------------------------------------------------------------
+
+
+class Node:
+    """One recorded op application: the backward half of the graph.
+
+    parents[i] is where input i's gradient goes: the input's own Node, the input
+    itself if it is a leaf that requires grad, or None if it needs no gradient.
+    """
+
+    __slots__ = ("op", "parents", "params", "shapes", "dtypes", "saved", "versions",
+                 "freed", "__weakref__")
+
+    def __init__(self, op: Op, parents: tuple, params: dict, shapes: tuple, dtypes: tuple,
+                 saved: dict, versions: tuple) -> None:
+        self.op = op
+        self.parents = parents
+        self.params = params
+        self.shapes = shapes
+        self.dtypes = dtypes
+        self.saved = saved  # name -> ndarray, exactly what the needed rules read
+        self.versions = versions  # (name, Version, n at save time) per saved array
+        self.freed = False
+
+    @property
+    def name(self) -> str:
+        return "".join(part.capitalize() for part in self.op.name.split("_")) + "Backward"
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+    def release(self) -> None:
+        """Drop the saved values (after a backward without retain_graph)."""
+        self.saved = None
+        self.versions = ()
+        self.freed = True
+
+
+def record(op: Op, inputs: Sequence[Tensor], out_data: np.ndarray, out_version: Version,
+           params: dict) -> Node:
+    """Build the Node for ``out = op(*inputs)``, saving only what needed rules read."""
+    parents = []
+    reads: set[str] = set()
+    for i, t in enumerate(inputs):
+        if t.requires_grad:
+            parents.append(t.grad_fn if t.grad_fn is not None else t)
+            reads.update(op.rule(i).reads)
+        else:
+            parents.append(None)
+    saved = {}
+    versions = []
+    for name in reads:
+        if name == "out":
+            saved["out"] = out_data
+            versions.append(("out", out_version, out_version.n))
+        elif len(name) == 1 and name in "ab":
+            t = inputs["ab".index(name)]
+            saved[name] = t.data
+            versions.append((name, t._vc, t._vc.n))
+    return Node(op, tuple(parents), params,
+                tuple(t.data.shape for t in inputs), tuple(t.data.dtype for t in inputs),
+                saved, tuple(versions))
+
+
+# --- the reverse pass ----------------------------------------------------------------
+
+
+def toposort(roots: Sequence[Node]) -> list[Node]:
+    """Nodes reachable from ``roots``, every node after all of its parents.
+
+    Depth-first with an explicit stack (no recursion), parents in input order,
+    so the order is deterministic and any depth works.
+    """
+    order: list[Node] = []
+    visited: set[Node] = set()
+    for root in roots:
+        if root in visited:
+            continue
+        visited.add(root)
+        stack = [(root, iter(root.parents))]
+        while stack:
+            node, pending = stack[-1]
+            for parent in pending:
+                if type(parent) is Node and parent not in visited:
+                    visited.add(parent)
+                    stack.append((parent, iter(parent.parents)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """Undo broadcasting: sum g over the axes that broadcasting added or stretched."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + k for k, n in enumerate(shape) if n == 1 and g.shape[lead + k] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape) if g.shape != shape else g
+
+
+def _check_versions(node: Node) -> None:
+    for name, counter, n in node.versions:
+        if counter.n != n:
+            what = "its result" if name == "out" else f"its input {name!r}"
+            raise RuntimeError(
+                f"{node.name}: {what} (shape {node.saved[name].shape}) was changed by an "
+                f"in-place operation after it was used (version {n}, now {counter.n}); "
+                "backward needs the old value and would give a wrong gradient. Use an "
+                "out-of-place form (x = x + 1 instead of x += 1), or change a .clone().")
+
+
+def _rule_inputs(node: Node, rule_reads: tuple[str, ...], g: Tensor, i: int,
+                 wrap) -> dict:
+    """The keyword arguments a rule asks for, rebuilt as Tensors where needed."""
+    kwargs = {}
+    for name in rule_reads:
+        if name == "out":
+            kwargs["out"] = wrap(node.saved["out"], node)
+        elif name == "i":
+            kwargs["i"] = i
+        elif name in node.saved:
+            parent = node.parents["ab".index(name)]
+            if parent is not None and type(parent) is not Node:
+                kwargs[name] = parent  # a leaf: itself, so 2nd derivatives reach it
+            else:
+                kwargs[name] = wrap(node.saved[name], parent)
+        else:
+            kwargs[name] = node.params[name]
+    return kwargs
+
+
+def run_backward(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph: bool,
+                 create_graph: bool, capture: dict | None = None) -> dict | None:
+    """The reverse pass shared by ``Tensor.backward`` and ``grad``.
+
+    With ``capture=None`` gradients accumulate into leaves' ``.grad``. Otherwise
+    ``capture`` maps each wanted leaf tensor or Node to its position; their
+    gradients are returned in a dict and no ``.grad`` is touched.
+    """
+    from .tensor import Tensor
+
+    wrap = Tensor._wrap
+    grads: dict = {}  # Node or leaf -> gradient of its output so far
+    root_nodes = []
+    for root, seed in zip(roots, seeds):
+        edge = root.grad_fn if root.grad_fn is not None else root
+        grads[edge] = grads[edge] + seed if edge in grads else seed
+        if type(edge) is Node:
+            root_nodes.append(edge)
+    order = toposort(root_nodes)
+    wanted = None
+    if capture is not None:  # prune: run only nodes that lead to a wanted tensor
+        wanted = set()
+        for node in order:
+            if node in capture or any(p in wanted or (p is not None and p in capture)
+                                      for p in node.parents):
+                wanted.add(node)
+    captured: dict = {}
+
+    def deliver(edge, gi: Tensor) -> None:
+        if type(edge) is Node:
+            grads[edge] = grads[edge] + gi if edge in grads else gi
+        elif capture is not None:
+            if edge in capture:
+                captured[edge] = captured[edge] + gi if edge in captured else gi
+        else:
+            _accumulate_leaf(edge, gi, create_graph)
+
+    with set_grad_enabled(create_graph):
+        for edge, g in list(grads.items()):  # roots that are leaves
+            if type(edge) is not Node:
+                del grads[edge]
+                deliver(edge, g)
+        for node in reversed(order):
+            g = grads.pop(node, None)
+            if g is None or (wanted is not None and node not in wanted):
+                continue
+            if capture is not None and node in capture:
+                captured[node] = g
+            if node.freed:
+                raise RuntimeError(
+                    f"{node.name}: trying to backward through the graph a second time, "
+                    "but its saved values were freed after the first backward. Pass "
+                    "retain_graph=True to the first .backward() (or grad()) call if you "
+                    "need to go through the same graph again.")
+            _check_versions(node)
+            op = node.op
+            for i, parent in enumerate(node.parents):
+                if parent is None or (wanted is not None and parent not in wanted
+                                      and parent not in capture):
+                    continue
+                rule = op.rule(i)
+                gi = rule.fn(g, **_rule_inputs(node, rule.reads, g, i, wrap))
+                gi = sum_to(gi, node.shapes[i])
+                if gi.dtype != node.dtypes[i]:
+                    gi = gi.astype(node.dtypes[i])
+                deliver(parent, gi)
+            if not retain_graph:
+                node.release()
+    return captured
+
+
+def _accumulate_leaf(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
+    """leaf.grad += g, as PyTorch: in place into the existing .grad when possible."""
+    from .tensor import Tensor
+
+    if leaf.grad is None:
+        # a fresh array the leaf owns: g may be shared with other leaves or be a view
+        leaf.grad = g * 1.0 if create_graph else Tensor._wrap(np.array(g.data), None)
+    elif create_graph or leaf.grad.requires_grad:
+        leaf.grad = leaf.grad + g
+    else:
+        np.add(leaf.grad.data, g.data, out=leaf.grad.data)
+        leaf.grad._vc.n += 1
+
+
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
+         retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool = False) -> tuple[Tensor | None, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple.
+
+    Like ``torch.autograd.grad``: ``.grad`` of no tensor is touched. With
+    ``create_graph=True`` the results are themselves differentiable (Hessian-vector
+    products, Newton steps). ``retain_graph`` defaults to ``create_graph``.
+    """
+    from .tensor import Tensor
+
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: got {len(outputs)} outputs but {len(grad_outputs)} "
+                         "grad_outputs; give one per output (None for a scalar output)")
+    for t in outputs + inputs:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: outputs and inputs must be Tensors, got {type(t).__name__}")
+    for k, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: input {k} (shape {t.shape}) does not require grad; "
+                               "create it with requires_grad=True")
+    seeds = [Tensor._seed(out, go, "grad") for out, go in zip(outputs, grad_outputs)]
+    capture = {}
+    for k, t in enumerate(inputs):
+        capture.setdefault(t.grad_fn if t.grad_fn is not None else t, k)
+    if retain_graph is None:
+        retain_graph = create_graph
+    captured = run_backward(outputs, seeds, retain_graph, create_graph, capture)
+    results = []
+    for k, t in enumerate(inputs):
+        g = captured.get(t.grad_fn if t.grad_fn is not None else t)
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {k} (shape {t.shape}) was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it")
+        if g is not None and not create_graph:
+            g = g.detach()
+        results.append(g)
+    return tuple(results)

@@ -1,0 +1,268 @@
+"""THE TABLE: every primitive op, its forward pass (NumPy) and its backward rules.
+
+How to read an entry::
+
+    MUL = Op("mul", np.multiply,
+             Rule("d(a*b)/da = b", lambda g, b: g * b),
+             Rule("d(a*b)/db = a", lambda g, a: g * a))
+
+* ``forward(*arrays, **params)`` computes the op on plain NumPy arrays.
+* There is one ``Rule`` per input, in input order (inputs are named ``a``, ``b``).
+  A rule is a vector-Jacobian product: given ``g = dL/d(out)`` it returns the
+  contribution ``dL/d(input)``. It may return a gradient shaped like ``out``: the
+  engine sums broadcast axes away (``sum_to``), once, for every op, so no rule here
+  deals with broadcasting.
+* A rule's parameter names say what it reads: ``g``; the inputs ``a``, ``b``; the
+  result ``out``; ``i`` (which input, for ops with many inputs); and the op's
+  keyword params (``axis``, ``shape`` ...). The engine keeps exactly those values for
+  backward and checks that none was changed in place before it is used.
+* Rules are written with Tensor operations, never raw arrays, so with
+  ``create_graph=True`` the backward pass is recorded too and can be differentiated
+  again. Plain arrays appear only as constants (masks), which have no derivative.
+
+Composite ops (``a - b`` is primitive for speed, but ``sigmoid``, ``softmax``,
+``mean``, ``logsumexp``, 1-D ``matmul`` ...) are built from these in ``tensor.py``
+and need no rule. This file knows nothing about graphs: that is ``autograd.py``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One input's backward rule: ``text`` is the math, ``fn`` computes it."""
+
+    text: str
+    fn: Callable
+    reads: tuple[str, ...] = field(init=False)  # fn's parameter names after g
+
+    def __post_init__(self) -> None:
+        names = tuple(inspect.signature(self.fn).parameters)
+        if names[:1] != ("g",):
+            raise TypeError(f"rule {self.text!r}: first parameter must be g")
+        object.__setattr__(self, "reads", names[1:])
+
+
+@dataclass(frozen=True)
+class Op:
+    """A primitive: a name, a NumPy forward, and one Rule per input."""
+
+    name: str
+    forward: Callable[..., np.ndarray]
+    rules: tuple[Rule, ...]
+    variadic: bool = False  # any number of inputs, all sharing rules[0]
+    view: bool = False  # the result may share memory with input a
+
+    def __init__(self, name, forward, *rules, variadic=False, view=False):
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "forward", forward)
+        object.__setattr__(self, "rules", rules)
+        object.__setattr__(self, "variadic", variadic)
+        object.__setattr__(self, "view", view)
+
+    def rule(self, i: int) -> Rule:
+        return self.rules[0] if self.variadic else self.rules[i]
+
+    def input_name(self, i: int) -> str:
+        return "x" if self.variadic else "ab"[i]
+
+    def __repr__(self) -> str:
+        return f"Op({self.name})"
+
+
+# --- small helpers the longer rules share --------------------------------------------
+
+
+def _mask(condition: np.ndarray, like) -> np.ndarray:
+    """A 0/1 constant (no derivative) in the dtype of ``like``."""
+    return condition.astype(like.dtype)
+
+
+def _keep_reduced_dims(t, axis: tuple[int, ...], keepdims: bool):
+    """Re-insert the size-1 axes that a reduction with keepdims=False dropped."""
+    if keepdims:
+        return t
+    shape = list(t.shape)
+    for ax in sorted(axis):
+        shape.insert(ax, 1)
+    return t.reshape(tuple(shape))
+
+
+def _sum_grad(g, axis, keepdims, shape):
+    # d(sum a)/da_j = 1: every summed element receives g (a broadcast view, no copy)
+    return _keep_reduced_dims(g, axis, keepdims).expand(shape)
+
+
+def _extremum_grad(g, a, out, axis, keepdims):
+    # d(max a)/da_j = 1/k for each of the k elements that equal the max, 0 elsewhere
+    out_kept = _keep_reduced_dims(out, axis, keepdims).data
+    hits = _mask(a.data == out_kept, a)
+    share = hits / hits.sum(axis=axis, keepdims=True)
+    return _keep_reduced_dims(g, axis, keepdims) * share
+
+
+def _maximum_grad(g, a, b):
+    # d max(a,b)/da = 1 where a > b, 1/2 where a == b (ties split evenly), 0 elsewhere
+    return g * (_mask(a.data > b.data, a) + 0.5 * _mask(a.data == b.data, a))
+
+
+def _matmul_grad_a(g, b):
+    # d(a@b)/da: g @ b^T (batch dims that were broadcast are summed by the engine)
+    return g @ b.transpose(-1, -2)
+
+
+def _matmul_grad_b(g, a):
+    # d(a@b)/db: a^T @ g
+    return a.transpose(-1, -2) @ g
+
+
+def _scatter_forward(a: np.ndarray, key, shape) -> np.ndarray:
+    """zeros(shape) with a added at [key]; repeated indices accumulate."""
+    out = np.zeros(shape, dtype=a.dtype)
+    np.add.at(out, key, a)
+    return out
+
+
+def _cat_grad(g, i, axis, bounds):
+    # d cat(x_0, x_1, ...)/dx_i: the slice of g where x_i was placed
+    index = [slice(None)] * g.ndim
+    index[axis] = slice(bounds[i], bounds[i + 1])
+    return g[tuple(index)]
+
+
+def _clip_forward(a, low, high):
+    return np.clip(a, low, high)
+
+
+def _clip_grad(g, a, low, high):
+    # d clip(a, lo, hi)/da = 1 where lo <= a <= hi (ends included, as PyTorch), else 0
+    inside = np.ones(a.shape, dtype=bool)
+    if low is not None:
+        inside &= a.data >= low
+    if high is not None:
+        inside &= a.data <= high
+    return g * _mask(inside, a)
+
+
+# --- THE TABLE -----------------------------------------------------------------------
+# Elementwise, two inputs (broadcasting)
+
+ADD = Op("add", np.add,
+         Rule("d(a+b)/da = 1", lambda g: g),
+         Rule("d(a+b)/db = 1", lambda g: g))
+
+SUB = Op("sub", np.subtract,
+         Rule("d(a-b)/da = 1", lambda g: g),
+         Rule("d(a-b)/db = -1", lambda g: -g))
+
+MUL = Op("mul", np.multiply,
+         Rule("d(a*b)/da = b", lambda g, b: g * b),
+         Rule("d(a*b)/db = a", lambda g, a: g * a))
+
+DIV = Op("div", np.divide,
+         Rule("d(a/b)/da = 1/b", lambda g, b: g / b),
+         Rule("d(a/b)/db = -a/b^2 = -out/b", lambda g, b, out: -g * out / b))
+
+POW = Op("pow", np.power,
+         Rule("d(a^b)/da = b*a^(b-1)", lambda g, a, b: g * b * a ** (b - 1)),
+         Rule("d(a^b)/db = a^b*log(a)", lambda g, a, out: g * out * a.log()))
+
+MAXIMUM = Op("maximum", np.maximum,
+             Rule("d max(a,b)/da = [a>b] + [a==b]/2", _maximum_grad),
+             Rule("d max(a,b)/db = [b>a] + [a==b]/2",
+                  lambda g, a, b: _maximum_grad(g, b, a)))
+
+WHERE = Op("where", lambda a, b, cond: np.where(cond, a, b),
+           Rule("d where(c,a,b)/da = [c]", lambda g, cond: g.where(cond, 0.0)),
+           Rule("d where(c,a,b)/db = [not c]", lambda g, cond: g.where(~cond, 0.0)))
+
+# Elementwise, one input
+
+NEG = Op("neg", np.negative,
+         Rule("d(-a)/da = -1", lambda g: -g))
+
+EXP = Op("exp", np.exp,
+         Rule("d exp(a)/da = exp(a) = out", lambda g, out: g * out))
+
+LOG = Op("log", np.log,
+         Rule("d log(a)/da = 1/a", lambda g, a: g / a))
+
+SQRT = Op("sqrt", np.sqrt,
+          Rule("d sqrt(a)/da = 1/(2*sqrt(a)) = 0.5/out  (+inf at a=0)",
+               lambda g, out: g * 0.5 / out))
+
+ABS = Op("abs", np.abs,
+         Rule("d|a|/da = sign(a)  (0 at a=0)", lambda g, a: g * np.sign(a.data)))
+
+TANH = Op("tanh", np.tanh,
+          Rule("d tanh(a)/da = 1 - tanh(a)^2 = 1 - out^2", lambda g, out: g * (1 - out * out)))
+
+RELU = Op("relu", lambda a: np.maximum(a, 0),
+          Rule("d relu(a)/da = [a > 0]  (0 at a=0)",
+               lambda g, out: g * _mask(out.data > 0, out)))
+
+CLIP = Op("clip", _clip_forward,
+          Rule("d clip(a,lo,hi)/da = [lo <= a <= hi]", _clip_grad))
+
+CAST = Op("cast", lambda a, dtype, from_dtype: a.astype(dtype),
+          Rule("d cast(a)/da = 1  (cast back)", lambda g, from_dtype: g.astype(from_dtype)))
+
+# Reductions (axis is a tuple of non-negative axes)
+
+SUM = Op("sum", lambda a, axis, keepdims, shape: np.sum(a, axis=axis, keepdims=keepdims),
+         Rule("d(sum a)/da = 1, broadcast back", _sum_grad))
+
+MAX = Op("max", lambda a, axis, keepdims: np.max(a, axis=axis, keepdims=keepdims),
+         Rule("d(max a)/da = [a == max]/count  (ties split evenly)", _extremum_grad))
+
+MIN = Op("min", lambda a, axis, keepdims: np.min(a, axis=axis, keepdims=keepdims),
+         Rule("d(min a)/da = [a == min]/count  (ties split evenly)", _extremum_grad))
+
+# Linear algebra (both inputs at least 2-D; 1-D cases are composed in tensor.py)
+
+MATMUL = Op("matmul", np.matmul,
+            Rule("d(a@b)/da = g @ b^T", _matmul_grad_a),
+            Rule("d(a@b)/db = a^T @ g", _matmul_grad_b))
+
+# Shape and indexing: the result moves elements around, the gradient moves them back
+
+RESHAPE = Op("reshape", lambda a, shape, in_shape: a.reshape(shape),
+             Rule("d reshape(a)/da: reshape g back", lambda g, in_shape: g.reshape(in_shape)),
+             view=True)
+
+PERMUTE = Op("permute", lambda a, axes: a.transpose(axes),
+             Rule("d permute(a)/da: permute g back",
+                  lambda g, axes: g.permute(tuple(np.argsort(axes)))),
+             view=True)
+
+EXPAND = Op("expand", lambda a, shape: np.broadcast_to(a, shape),
+            Rule("d expand(a)/da = 1  (the engine sums the copies)", lambda g: g),
+            view=True)
+
+INDEX = Op("index", lambda a, key, in_shape: a[key],
+           Rule("d a[key]/da: g added into zeros at [key]",
+                lambda g, key, in_shape: g.scatter_into(key, in_shape)),
+           view=True)
+
+SCATTER = Op("scatter", _scatter_forward,
+             Rule("d scatter(a, key)/da = g[key]", lambda g, key: g[key]))
+
+CAT = Op("cat", lambda *xs, axis, bounds: np.concatenate(xs, axis=axis),
+         Rule("d cat(x_0..x_n)/dx_i: slice i of g", _cat_grad),
+         variadic=True)
+
+
+# Every primitive, in the order above (docs and tests walk this list).
+ALL_OPS: tuple[Op, ...] = (
+    ADD, SUB, MUL, DIV, POW, MAXIMUM, WHERE,
+    NEG, EXP, LOG, SQRT, ABS, TANH, RELU, CLIP, CAST,
+    SUM, MAX, MIN,
+    MATMUL,
+    RESHAPE, PERMUTE, EXPAND, INDEX, SCATTER, CAT,
+)
