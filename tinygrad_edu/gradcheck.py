@@ -64,9 +64,10 @@ def numerical_grad(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6,
 def _table(name: str, analytic: np.ndarray, numeric: np.ndarray, bad: np.ndarray) -> str:
     lines = [f"  {name}: {int(bad.sum())} of {bad.size} elements differ",
              f"  {'index':>12} {'analytic':>16} {'numeric':>16} {'difference':>12}"]
-    for idx in list(zip(*np.nonzero(bad)))[:20]:
+    for idx in np.argwhere(bad)[:20]:
+        idx = tuple(int(i) for i in idx)
         a, n = analytic[idx], numeric[idx]
-        lines.append(f"  {str(tuple(int(i) for i in idx)):>12} {a:16.8g} {n:16.8g} {a - n:12.3g}")
+        lines.append(f"  {str(idx):>12} {a:16.8g} {n:16.8g} {a - n:12.3g}")
     return "\n".join(lines)
 
 
@@ -112,6 +113,8 @@ def gradgradcheck(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6,
     v = Tensor(np.random.default_rng(seed + 1).standard_normal(out_shape))
 
     def first_grads(*xs: Tensor) -> Tensor:
+        # numerical_grad passes plain tensors: make them leaves so grad() can run
+        xs = [x if x.requires_grad else x.detach().requires_grad_() for x in xs]
         out = fn(*xs)
         if not out.requires_grad:
             return Tensor(np.zeros(sum(x.data.size for x in xs)))

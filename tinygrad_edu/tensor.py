@@ -600,10 +600,12 @@ class Tensor:
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes "
                              f"{a.shape} and {b.shape}; use * to multiply by a scalar")
-        if a.ndim == 1:
-            return a.unsqueeze(0).matmul(b).squeeze(-2)
-        if b.ndim == 1:
-            return a.matmul(b.unsqueeze(-1)).squeeze(-1)
+        if a.ndim == 1 or b.ndim == 1:  # (k,) acts as a (1,k) row or a (k,1) column
+            out = (a.unsqueeze(0) if a.ndim == 1 else a).matmul(
+                b.unsqueeze(-1) if b.ndim == 1 else b)
+            rows = (out.shape[-2],) if a.ndim > 1 else ()
+            cols = (out.shape[-1],) if b.ndim > 1 else ()
+            return out.reshape(out.shape[:-2] + rows + cols)
         if a.shape[-1] != b.shape[-2]:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not line up: "
                              f"a has {a.shape[-1]} columns but b has {b.shape[-2]} rows")
