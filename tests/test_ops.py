@@ -234,8 +234,8 @@ CASES = [
 ]
 
 IDS = [c.name for c in CASES]
-SETTINGS = dict(deadline=None, derandomize=False,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+SETTINGS = {"deadline": None,
+            "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much]}
 
 
 def test_every_primitive_has_a_case():
