@@ -44,7 +44,7 @@ UNARY = [
     ("min()", lambda t: t.min(), lambda t: t.min()),
     ("logsumexp(-1)", lambda t: t.logsumexp(dim=-1) if t.ndim else t,
      lambda t: t.logsumexp(-1) if t.ndim else t),
-    ("reverse axes", lambda t: t.permute(*reversed(range(t.ndim))), None),
+    ("reverse axes", lambda t: t.permute(*reversed(range(t.ndim))) if t.ndim else t, None),
     ("first row", lambda t: t[0] if t.ndim else t, None),
     ("rows [0,0,-1]", lambda t: t[[0, 0, -1]] if t.ndim else t, None),
     ("unsqueeze", lambda t: t.unsqueeze(0), None),

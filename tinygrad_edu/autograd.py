@@ -131,30 +131,35 @@ class Node:
         self.freed = True
 
 
+_SAVES: dict = {}  # (op, which inputs need grad) -> names of the values to keep
+
+
+def _saves(op: Op, needs: tuple[bool, ...]) -> tuple[str, ...]:
+    """The inputs ("a", "b") and/or "out" that the rules of the needed inputs read."""
+    key = (op, needs)
+    if key not in _SAVES:
+        reads = {name for i, need in enumerate(needs) if need for name in op.rule(i).reads}
+        _SAVES[key] = tuple(sorted(reads & {"a", "b", "out"}))
+    return _SAVES[key]
+
+
 def record(op: Op, inputs: Sequence[Tensor], out_data: np.ndarray, out_version: Version,
            params: dict) -> Node:
     """Build the Node for ``out = op(*inputs)``, saving only what needed rules read."""
-    parents = []
-    reads: set[str] = set()
-    for i, t in enumerate(inputs):
-        if t.requires_grad:
-            parents.append(t.grad_fn if t.grad_fn is not None else t)
-            reads.update(op.rule(i).reads)
-        else:
-            parents.append(None)
+    needs = tuple([t.requires_grad for t in inputs])
+    parents = tuple([(t.grad_fn or t) if t.requires_grad else None for t in inputs])
     saved = {}
     versions = []
-    for name in reads:
+    for name in _saves(op, needs):
         if name == "out":
-            saved["out"] = out_data
-            versions.append(("out", out_version, out_version.n))
-        elif len(name) == 1 and name in "ab":
-            t = inputs["ab".index(name)]
-            saved[name] = t.data
-            versions.append((name, t._vc, t._vc.n))
-    return Node(op, tuple(parents), params,
-                tuple(t.data.shape for t in inputs), tuple(t.data.dtype for t in inputs),
-                saved, tuple(versions))
+            array, counter = out_data, out_version
+        else:
+            t = inputs[0 if name == "a" else 1]
+            array, counter = t.data, t._vc
+        saved[name] = array
+        versions.append((name, counter, counter.n))
+    return Node(op, parents, params, tuple([t.data.shape for t in inputs]),
+                tuple([t.data.dtype for t in inputs]), saved, tuple(versions))
 
 
 # --- the reverse pass ----------------------------------------------------------------
@@ -264,7 +269,7 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph:
             if edge in capture:
                 captured[edge] = captured[edge] + gi if edge in captured else gi
         else:
-            _accumulate_leaf(edge, gi, create_graph)
+            _accumulate_leaf(edge, gi, create_graph, wrap)
 
     with set_grad_enabled(create_graph):
         for edge, g in list(grads.items()):  # roots that are leaves
@@ -300,13 +305,11 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph:
     return captured
 
 
-def _accumulate_leaf(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
+def _accumulate_leaf(leaf: Tensor, g: Tensor, create_graph: bool, wrap) -> None:
     """leaf.grad += g, as PyTorch: in place into the existing .grad when possible."""
-    from .tensor import Tensor
-
     if leaf.grad is None:
         # a fresh array the leaf owns: g may be shared with other leaves or be a view
-        leaf.grad = g * 1.0 if create_graph else Tensor._wrap(np.array(g.data), None)
+        leaf.grad = g * 1.0 if create_graph else wrap(np.array(g.data), None)
     elif create_graph or leaf.grad.requires_grad:
         leaf.grad = leaf.grad + g
     else:

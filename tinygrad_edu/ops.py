@@ -49,7 +49,7 @@ class Rule:
         object.__setattr__(self, "reads", names[1:])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: hashed by identity, cheaply
 class Op:
     """A primitive: a name, a NumPy forward, and one Rule per input."""
 
@@ -86,8 +86,8 @@ def _mask(condition: np.ndarray, like) -> np.ndarray:
 
 def _keep_reduced_dims(t, axis: tuple[int, ...], keepdims: bool):
     """Re-insert the size-1 axes that a reduction with keepdims=False dropped."""
-    if keepdims:
-        return t
+    if keepdims or axis == tuple(range(len(axis))):
+        return t  # reduced axes were leading: broadcasting restores them by itself
     shape = list(t.shape)
     for ax in sorted(axis):
         shape.insert(ax, 1)
@@ -101,7 +101,7 @@ def _sum_grad(g, axis, keepdims, shape):
 
 def _extremum_grad(g, a, out, axis, keepdims):
     # d(max a)/da_j = 1/k for each of the k elements that equal the max, 0 elsewhere
-    out_kept = _keep_reduced_dims(out, axis, keepdims).data
+    out_kept = out.data if keepdims else np.expand_dims(out.data, axis)
     hits = _mask(a.data == out_kept, a)
     share = hits / hits.sum(axis=axis, keepdims=True)
     return _keep_reduced_dims(g, axis, keepdims) * share
@@ -114,12 +114,12 @@ def _maximum_grad(g, a, b):
 
 def _matmul_grad_a(g, b):
     # d(a@b)/da: g @ b^T (batch dims that were broadcast are summed by the engine)
-    return g @ b.transpose(-1, -2)
+    return g @ b.mT
 
 
 def _matmul_grad_b(g, a):
     # d(a@b)/db: a^T @ g
-    return a.transpose(-1, -2) @ g
+    return a.mT @ g
 
 
 def _scatter_forward(a: np.ndarray, key, shape) -> np.ndarray:
@@ -215,13 +215,13 @@ CAST = Op("cast", lambda a, dtype, from_dtype: a.astype(dtype),
 
 # Reductions (axis is a tuple of non-negative axes)
 
-SUM = Op("sum", lambda a, axis, keepdims, shape: np.sum(a, axis=axis, keepdims=keepdims),
+SUM = Op("sum", lambda a, axis, keepdims, shape: a.sum(axis=axis, keepdims=keepdims),
          Rule("d(sum a)/da = 1, broadcast back", _sum_grad))
 
-MAX = Op("max", lambda a, axis, keepdims: np.max(a, axis=axis, keepdims=keepdims),
+MAX = Op("max", lambda a, axis, keepdims: a.max(axis=axis, keepdims=keepdims),
          Rule("d(max a)/da = [a == max]/count  (ties split evenly)", _extremum_grad))
 
-MIN = Op("min", lambda a, axis, keepdims: np.min(a, axis=axis, keepdims=keepdims),
+MIN = Op("min", lambda a, axis, keepdims: a.min(axis=axis, keepdims=keepdims),
          Rule("d(min a)/da = [a == min]/count  (ties split evenly)", _extremum_grad))
 
 # Linear algebra (both inputs at least 2-D; 1-D cases are composed in tensor.py)

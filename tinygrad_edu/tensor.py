@@ -6,6 +6,7 @@ or a composition of such methods (no derivative is written here).
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -65,6 +66,8 @@ def _operand(x: Any, like: Tensor) -> Tensor:
     boolean arrays take ``like``'s dtype (so float32 stays float32)."""
     if isinstance(x, Tensor):
         return x
+    if type(x) is float or type(x) is int:  # the common case, first
+        return Tensor._wrap(np.array(x, dtype=like.data.dtype), None)
     if isinstance(x, (numbers.Real, np.bool_)) and not isinstance(x, np.ndarray):
         return Tensor._wrap(np.asarray(x, dtype=like.data.dtype), None)
     if isinstance(x, np.ndarray):
@@ -81,9 +84,8 @@ def _shapes(inputs: Sequence[Tensor]) -> str:
 
 def apply(op: Op, *inputs: Tensor, **params: Any) -> Tensor:
     """Run ``op`` forward on the inputs' arrays; record a Node if a gradient is needed."""
-    arrays = [t.data for t in inputs]
     try:
-        out = op.forward(*arrays, **params)
+        out = op.forward(*[t.data for t in inputs], **params)
     except ValueError as exc:
         raise ValueError(f"{op.name}: {exc} (input shapes {_shapes(inputs)})") from None
     except IndexError as exc:
@@ -91,7 +93,7 @@ def apply(op: Op, *inputs: Tensor, **params: Any) -> Tensor:
     if type(out) is not np.ndarray:
         out = np.asarray(out)  # full reductions return NumPy scalars
     result = Tensor._wrap(out, None)
-    if op.view and np.may_share_memory(out, arrays[0]):
+    if op.view and np.may_share_memory(out, inputs[0].data):
         result._vc = inputs[0]._vc  # a view changes when its base changes, and back
         result._vc.has_views = True
     if _mode.enabled:
@@ -609,11 +611,12 @@ class Tensor:
         if a.shape[-1] != b.shape[-2]:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not line up: "
                              f"a has {a.shape[-1]} columns but b has {b.shape[-2]} rows")
-        try:
-            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        except ValueError:
-            raise ValueError(f"matmul: batch dimensions of shapes {a.shape} and {b.shape} "
-                             "do not broadcast") from None
+        if a.ndim > 2 or b.ndim > 2:
+            try:
+                np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            except ValueError:
+                raise ValueError(f"matmul: batch dimensions of shapes {a.shape} and "
+                                 f"{b.shape} do not broadcast") from None
         return apply(ops.MATMUL, a, b)
 
     def mm(self, other: Any) -> Tensor:
@@ -640,10 +643,10 @@ class Tensor:
         """Same elements, new shape; one dimension may be -1 (inferred)."""
         shape = self._shape_args(shape)
         size = self.data.size
-        known = int(np.prod([n for n in shape if n != -1]))
+        known = math.prod([n for n in shape if n != -1])
         if shape.count(-1) == 1 and known and size % known == 0:
             shape = tuple(size // known if n == -1 else n for n in shape)
-        if any(n < 0 for n in shape) or int(np.prod(shape)) != size:
+        if any(n < 0 for n in shape) or math.prod(shape) != size:
             raise ValueError(f"reshape: cannot reshape a tensor of shape {self.shape} "
                              f"({size} elements) into {shape}")
         if shape == self.shape:
@@ -686,6 +689,14 @@ class Tensor:
         """The tensor with its axes reversed (the transpose of a matrix)."""
         return self.transpose()
 
+    @property
+    def mT(self) -> Tensor:
+        """The last two axes swapped (a batch of transposed matrices)."""
+        n = self.ndim
+        if n < 2:
+            raise ValueError(f"mT: needs at least 2 dimensions, got shape {self.shape}")
+        return apply(ops.PERMUTE, self, axes=tuple(range(n - 2)) + (n - 1, n - 2))
+
     def unsqueeze(self, dim: int) -> Tensor:
         """Insert an axis of size 1 at position dim (like np.expand_dims)."""
         if not -self.ndim - 1 <= dim <= self.ndim:
@@ -712,13 +723,9 @@ class Tensor:
                       for k, n in enumerate(shape))
         if shape == self.shape:
             return self
-        try:
-            np.broadcast_shapes(self.shape, shape)
-            if lead < 0 or np.broadcast_shapes(self.shape, shape) != shape:
-                raise ValueError
-        except ValueError:
+        if lead < 0 or any(n != m and n != 1 for n, m in zip(self.shape, shape[lead:])):
             raise ValueError(f"expand: cannot expand a tensor of shape {self.shape} to "
-                             f"{shape}; only size-1 axes can grow") from None
+                             f"{shape}; only size-1 axes can grow")
         return apply(ops.EXPAND, self, shape=shape)
 
     expand_to = expand
