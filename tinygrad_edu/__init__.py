@@ -7,7 +7,14 @@ Read it in this order: ``ops.py`` (every derivative, in one table), ``tensor.py`
 import numpy as _np
 
 from . import autograd, ops
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (
+    AnomalyError,
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .creation import (
     arange,
     eye,

@@ -18,8 +18,12 @@ produced, so dropping the last reference to an output frees its graph at once.
 from __future__ import annotations
 
 import contextlib
+import linecache
+import os
+import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
 class _GradMode(threading.local):
     def __init__(self) -> None:
         self.enabled = True
+        self.anomaly = False  # True inside detect_anomaly(); "backward" during its pass
 
 
 _mode = _GradMode()
@@ -79,6 +84,59 @@ class enable_grad(set_grad_enabled):
         super().__init__(True)
 
 
+class detect_anomaly(contextlib.ContextDecorator):
+    """Inside this block the first op whose result is NaN or inf while its inputs
+    were finite, in the forward or the backward pass, raises an AnomalyError naming
+    the op, the shapes, and the line of your code that created it. Slow: for debugging.
+    """
+
+    def __init__(self) -> None:
+        self.previous: list = []
+
+    def __enter__(self) -> None:
+        self.previous.append(_mode.anomaly)
+        _mode.anomaly = True
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.anomaly = self.previous.pop()
+
+    def _recreate_cm(self) -> detect_anomaly:
+        return type(self)()
+
+
+class AnomalyError(RuntimeError):
+    """An op produced NaN or inf from finite inputs (raised under detect_anomaly)."""
+
+
+def user_code_line() -> str:
+    """'file:line in function: source' of the innermost caller outside this package."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}: {line}"
+
+
+def _nonfinite(*arrays: np.ndarray) -> bool:
+    return not all(np.isfinite(a).all() for a in arrays)
+
+
+def check_forward(op: Op, inputs: Sequence[Tensor], out: np.ndarray) -> None:
+    """detect_anomaly's forward check, called by apply()."""
+    if _nonfinite(out) and not _nonfinite(*(t.data for t in inputs)):
+        raise AnomalyError(
+            f"{op.name} produced {_count_bad(out)} from finite inputs of shape "
+            f"{' and '.join(str(t.shape) for t in inputs)} (forward pass), at\n  "
+            f"{user_code_line()}\nCheck that the inputs are inside the op's domain.")
+
+
+def _count_bad(a: np.ndarray) -> str:
+    return f"{int(np.isnan(a).sum())} NaN and {int(np.isinf(a).sum())} inf values"
+
+
 # --- version counters ----------------------------------------------------------------
 
 
@@ -103,19 +161,21 @@ class Node:
     itself if it is a leaf that requires grad, or None if it needs no gradient.
     """
 
-    __slots__ = ("op", "parents", "params", "shapes", "dtypes", "saved", "versions",
-                 "freed", "__weakref__")
+    __slots__ = ("op", "parents", "params", "shapes", "dtypes", "out_shape", "saved",
+                 "versions", "freed", "created_at", "__weakref__")
 
     def __init__(self, op: Op, parents: tuple, params: dict, shapes: tuple, dtypes: tuple,
-                 saved: dict, versions: tuple) -> None:
+                 out_shape: tuple, saved: dict, versions: tuple) -> None:
         self.op = op
         self.parents = parents
         self.params = params
-        self.shapes = shapes
+        self.shapes = shapes  # input shapes: where sum_to reduces each gradient to
         self.dtypes = dtypes
+        self.out_shape = out_shape
         self.saved = saved  # name -> ndarray, exactly what the needed rules read
         self.versions = versions  # (name, Version, n at save time) per saved array
         self.freed = False
+        self.created_at = user_code_line() if _mode.anomaly else None
 
     @property
     def name(self) -> str:
@@ -159,7 +219,7 @@ def record(op: Op, inputs: Sequence[Tensor], out_data: np.ndarray, out_version: 
         saved[name] = array
         versions.append((name, counter, counter.n))
     return Node(op, parents, params, tuple([t.data.shape for t in inputs]),
-                tuple([t.data.dtype for t in inputs]), saved, tuple(versions))
+                tuple([t.data.dtype for t in inputs]), out_data.shape, saved, tuple(versions))
 
 
 # --- the reverse pass ----------------------------------------------------------------
@@ -191,13 +251,18 @@ def toposort(roots: Sequence[Node]) -> list[Node]:
     return order
 
 
+def broadcast_axes(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The axes of grad_shape that broadcasting added (leading) or stretched (from 1)."""
+    lead = len(grad_shape) - len(shape)
+    return tuple(range(lead)) + tuple(
+        lead + k for k, n in enumerate(shape) if n == 1 and grad_shape[lead + k] != 1)
+
+
 def sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
     """Undo broadcasting: sum g over the axes that broadcasting added or stretched."""
     if g.shape == shape:
         return g
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + k for k, n in enumerate(shape) if n == 1 and g.shape[lead + k] != 1)
+    axes = broadcast_axes(g.shape, shape)
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     return g.reshape(shape) if g.shape != shape else g
@@ -235,12 +300,14 @@ def _rule_inputs(node: Node, rule_reads: tuple[str, ...], g: Tensor, i: int,
 
 
 def run_backward(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph: bool,
-                 create_graph: bool, capture: dict | None = None) -> dict | None:
+                 create_graph: bool, capture: dict | None = None,
+                 trace: list | None = None) -> dict:
     """The reverse pass shared by ``Tensor.backward`` and ``grad``.
 
     With ``capture=None`` gradients accumulate into leaves' ``.grad``. Otherwise
     ``capture`` maps each wanted leaf tensor or Node to its position; their
-    gradients are returned in a dict and no ``.grad`` is touched.
+    gradients are returned in a dict and no ``.grad`` is touched. If ``trace`` is a
+    list, one ``TraceStep`` per node is appended to it (see explain_backward).
     """
     from .tensor import Tensor
 
@@ -253,13 +320,12 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph:
         if type(edge) is Node:
             root_nodes.append(edge)
     order = toposort(root_nodes)
-    wanted = None
-    if capture is not None:  # prune: run only nodes that lead to a wanted tensor
-        wanted = set()
-        for node in order:
-            if node in capture or any(p in wanted or (p is not None and p in capture)
-                                      for p in node.parents):
-                wanted.add(node)
+    runs = None  # with capture: the nodes whose rules lead to a wanted tensor
+    if capture is not None:
+        runs = set()
+        for node in order:  # parents come first in this order
+            if any(p is not None and (p in capture or p in runs) for p in node.parents):
+                runs.add(node)
     captured: dict = {}
 
     def deliver(edge, gi: Tensor) -> None:
@@ -271,38 +337,80 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph:
         else:
             _accumulate_leaf(edge, gi, create_graph, wrap)
 
+    anomaly = _mode.anomaly
     with set_grad_enabled(create_graph):
         for edge, g in list(grads.items()):  # roots that are leaves
             if type(edge) is not Node:
                 del grads[edge]
                 deliver(edge, g)
-        for node in reversed(order):
-            g = grads.pop(node, None)
-            if g is None or (wanted is not None and node not in wanted):
-                continue
-            if capture is not None and node in capture:
-                captured[node] = g
-            if node.freed:
-                raise RuntimeError(
-                    f"{node.name}: trying to backward through the graph a second time, "
-                    "but its saved values were freed after the first backward. Pass "
-                    "retain_graph=True to the first .backward() (or grad()) call if you "
-                    "need to go through the same graph again.")
-            _check_versions(node)
-            op = node.op
-            for i, parent in enumerate(node.parents):
-                if parent is None or (wanted is not None and parent not in wanted
-                                      and parent not in capture):
+        if anomaly:
+            _mode.anomaly = "backward"  # rules are checked as a whole, below
+        try:
+            for node in reversed(order):
+                g = grads.pop(node, None)
+                if g is None:
                     continue
-                rule = op.rule(i)
-                gi = rule.fn(g, **_rule_inputs(node, rule.reads, g, i, wrap))
-                gi = sum_to(gi, node.shapes[i])
-                if gi.dtype != node.dtypes[i]:
-                    gi = gi.astype(node.dtypes[i])
-                deliver(parent, gi)
-            if not retain_graph:
-                node.release()
+                if capture is not None:
+                    if node in capture:
+                        captured[node] = g
+                    if node not in runs:
+                        continue
+                if node.freed:
+                    raise RuntimeError(
+                        f"{node.name}: trying to backward through the graph a second time, "
+                        "but its saved values were freed after the first backward. Pass "
+                        "retain_graph=True to the first .backward() (or grad()) call if "
+                        "you need to go through the same graph again.")
+                _check_versions(node)
+                step = TraceStep(node, g, []) if trace is not None else None
+                for i, parent in enumerate(node.parents):
+                    if parent is None or (runs is not None and parent not in capture
+                                          and parent not in runs):
+                        continue
+                    rule = node.op.rule(i)
+                    raw = rule.fn(g, **_rule_inputs(node, rule.reads, g, i, wrap))
+                    gi = sum_to(raw, node.shapes[i])
+                    if gi.dtype != node.dtypes[i]:
+                        gi = gi.astype(node.dtypes[i])
+                    if anomaly and _nonfinite(gi.data) and not _nonfinite(g.data):
+                        raise AnomalyError(
+                            f"{node.name} produced {_count_bad(gi.data)} in the gradient of "
+                            f"input {i} (shape {node.shapes[i]}) from a finite upstream "
+                            f"gradient (backward pass), by the rule {rule.text!r}. The op "
+                            f"was created at\n  {node.created_at}")
+                    if step is not None:
+                        step.contributions.append(Contribution(
+                            i, rule.text, parent, raw, gi, broadcast_axes(raw.shape,
+                                                                          node.shapes[i])))
+                    deliver(parent, gi)
+                if step is not None:
+                    trace.append(step)
+                if not retain_graph:
+                    node.release()
+        finally:
+            _mode.anomaly = anomaly
     return captured
+
+
+@dataclass
+class Contribution:
+    """What one rule sent to one input during backward."""
+
+    index: int  # which input of the node
+    rule: str  # the rule's text from ops.py
+    to: Node | Tensor  # the input's node, or the leaf tensor itself
+    raw: Tensor  # the rule's result, before broadcasting was undone
+    grad: Tensor  # what was delivered (summed to the input's shape)
+    summed_axes: tuple[int, ...]  # axes of raw summed away by sum_to (empty: none)
+
+
+@dataclass
+class TraceStep:
+    """One node of the reverse pass: its upstream gradient and its contributions."""
+
+    node: Node
+    upstream: Tensor
+    contributions: list[Contribution]
 
 
 def _accumulate_leaf(leaf: Tensor, g: Tensor, create_graph: bool, wrap) -> None:

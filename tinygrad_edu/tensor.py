@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .autograd import Node, Version, _mode, record, run_backward
+from .autograd import Node, Version, _mode, check_forward, record, run_backward
 from .ops import Op
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -92,6 +92,8 @@ def apply(op: Op, *inputs: Tensor, **params: Any) -> Tensor:
         raise IndexError(f"{op.name}: {exc} (tensor shape {_shapes(inputs)})") from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)  # full reductions return NumPy scalars
+    if _mode.anomaly is True:
+        check_forward(op, inputs, out)
     result = Tensor._wrap(out, None)
     if op.view and np.may_share_memory(out, inputs[0].data):
         result._vc = inputs[0]._vc  # a view changes when its base changes, and back
