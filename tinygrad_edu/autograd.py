@@ -191,14 +191,17 @@ class Node:
         self.freed = True
 
 
-_SAVES: dict = {}  # (op, which inputs need grad) -> names of the values to keep
+_SAVES: dict = {}  # (op, bitmask of inputs that need grad) -> names of values to keep
 
 
-def _saves(op: Op, needs: tuple[bool, ...]) -> tuple[str, ...]:
+def _saves(op: Op, needs: int) -> tuple[str, ...]:
     """The inputs ("a", "b") and/or "out" that the rules of the needed inputs read."""
     key = (op, needs)
     if key not in _SAVES:
-        reads = {name for i, need in enumerate(needs) if need for name in op.rule(i).reads}
+        reads = set()
+        for i in range(needs.bit_length()):
+            if needs >> i & 1:
+                reads.update(op.rule(i).reads)
         _SAVES[key] = tuple(sorted(reads & {"a", "b", "out"}))
     return _SAVES[key]
 
@@ -206,8 +209,15 @@ def _saves(op: Op, needs: tuple[bool, ...]) -> tuple[str, ...]:
 def record(op: Op, inputs: Sequence[Tensor], out_data: np.ndarray, out_version: Version,
            params: dict) -> Node:
     """Build the Node for ``out = op(*inputs)``, saving only what needed rules read."""
-    needs = tuple([t.requires_grad for t in inputs])
-    parents = tuple([(t.grad_fn or t) if t.requires_grad else None for t in inputs])
+    parents, shapes, dtypes, needs = [], [], [], 0
+    for i, t in enumerate(inputs):
+        shapes.append(t.data.shape)
+        dtypes.append(t.data.dtype)
+        if t.requires_grad:
+            parents.append(t.grad_fn or t)  # its own node, or the leaf itself
+            needs |= 1 << i
+        else:
+            parents.append(None)
     saved = {}
     versions = []
     for name in _saves(op, needs):
@@ -218,8 +228,8 @@ def record(op: Op, inputs: Sequence[Tensor], out_data: np.ndarray, out_version: 
             array, counter = t.data, t._vc
         saved[name] = array
         versions.append((name, counter, counter.n))
-    return Node(op, parents, params, tuple([t.data.shape for t in inputs]),
-                tuple([t.data.dtype for t in inputs]), out_data.shape, saved, tuple(versions))
+    return Node(op, tuple(parents), params, tuple(shapes), tuple(dtypes), out_data.shape,
+                saved, tuple(versions))
 
 
 # --- the reverse pass ----------------------------------------------------------------
