@@ -184,6 +184,15 @@ class Node:
     def __repr__(self) -> str:
         return f"<{self.name}>"
 
+    def keep_own_copy(self, array: np.ndarray) -> None:
+        """Replace saved references to ``array`` by a private copy: a recorded in-place
+        op is about to overwrite it, and this node's rules need the old value."""
+        for k, (name, counter, n) in enumerate(self.versions):
+            if self.saved[name] is array:
+                self.saved[name] = array.copy()
+                self.versions = self.versions[:k] + ((name, Version(), 0),) + \
+                    self.versions[k + 1:]
+
     def release(self) -> None:
         """Drop the saved values (after a backward without retain_graph)."""
         self.saved = None
@@ -286,7 +295,7 @@ def _check_versions(node: Node) -> None:
                 f"{node.name}: {what} (shape {node.saved[name].shape}) was changed by an "
                 f"in-place operation after it was used (version {n}, now {counter.n}); "
                 "backward needs the old value and would give a wrong gradient. Use an "
-                "out-of-place form (x = x + 1 instead of x += 1), or change a .clone().")
+                "out-of-place form (x = x + 1 instead of x += 1), or modify a .clone() instead.")
 
 
 def _rule_inputs(node: Node, rule_reads: tuple[str, ...], g: Tensor, i: int,

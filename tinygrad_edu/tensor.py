@@ -317,6 +317,8 @@ class Tensor:
         if not self.data.flags.writeable:
             raise ValueError(f"in-place {symbol}: this tensor (shape {self.shape}) is a "
                              "read-only broadcast view (from expand); clone() it first")
+        if result.grad_fn is not None:
+            result.grad_fn.keep_own_copy(self.data)  # e.g. c *= x needs the old c
         self.data[...] = result.data
         self._vc.n += 1
         self.grad_fn = result.grad_fn
