@@ -187,7 +187,7 @@ class Node:
     def keep_own_copy(self, array: np.ndarray) -> None:
         """Replace saved references to ``array`` by a private copy: a recorded in-place
         op is about to overwrite it, and this node's rules need the old value."""
-        for k, (name, counter, n) in enumerate(self.versions):
+        for k, (name, _counter, _n) in enumerate(self.versions):
             if self.saved[name] is array:
                 self.saved[name] = array.copy()
                 self.versions = self.versions[:k] + ((name, Version(), 0),) + \
