@@ -51,11 +51,17 @@ def is_grad_enabled() -> bool:
     return _mode.enabled
 
 
-class set_grad_enabled(contextlib.ContextDecorator):
-    """Context manager / decorator that turns recording on or off."""
+class _GradModeBlock(contextlib.ContextDecorator):
+    """A block (or a decorated function) that runs with recording set to ``mode``."""
 
-    def __init__(self, mode: bool = True) -> None:
-        self.mode = bool(mode)
+    mode = True
+
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        # bare decorator, as PyTorch allows: @no_grad instead of @no_grad()
+        return self.__call__(func) if callable(func) else self
+
+    def __init__(self, func=None) -> None:
         self.previous: list[bool] = []
 
     def __enter__(self) -> None:
@@ -65,23 +71,44 @@ class set_grad_enabled(contextlib.ContextDecorator):
     def __exit__(self, *exc: object) -> None:
         _mode.enabled = self.previous.pop()
 
-    def _recreate_cm(self) -> set_grad_enabled:
-        return type(self)(self.mode) if type(self) is set_grad_enabled else type(self)()
+    def _recreate_cm(self) -> _GradModeBlock:
+        return type(self)()
 
 
-class no_grad(set_grad_enabled):
+class no_grad(_GradModeBlock):
     """``with no_grad():`` ops run without building a graph; in-place updates of
-    parameters (``w -= lr * w.grad``) belong here. Also usable as a decorator."""
+    parameters (``w -= lr * w.grad``) belong here. Also a decorator."""
 
-    def __init__(self) -> None:
-        super().__init__(False)
+    mode = False
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_GradModeBlock):
     """Turns recording back on inside a ``no_grad`` block (or as a decorator)."""
 
-    def __init__(self) -> None:
-        super().__init__(True)
+    mode = True
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """``set_grad_enabled(False)`` switches recording off at once (a plain call);
+    as ``with set_grad_enabled(mode):`` the previous mode returns after the block."""
+
+    def __init__(self, mode: bool) -> None:
+        self.previous = _mode.enabled
+        self.mode = bool(mode)
+        _mode.enabled = self.mode
+
+    def __call__(self, func):
+        _mode.enabled = self.previous  # used as a decorator: apply per call only
+        return super().__call__(func)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.enabled = self.previous
+
+    def _recreate_cm(self) -> set_grad_enabled:
+        return type(self)(self.mode)
 
 
 class detect_anomaly(contextlib.ContextDecorator):

@@ -224,13 +224,14 @@ class Tensor:
 
     # --- autograd ----------------------------------------------------------------------
 
-    def backward(self, gradient: Any = None, retain_graph: bool = False,
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
         """Fill ``.grad`` of every leaf this tensor depends on with d(self)/d(leaf).
 
         ``gradient`` is dL/d(self) for a non-scalar tensor. The graph's saved values
-        are freed afterwards unless ``retain_graph=True``; ``create_graph=True`` records
-        the backward pass so the gradients can be differentiated again.
+        are freed afterwards unless ``retain_graph=True`` (which defaults to
+        ``create_graph``); ``create_graph=True`` records the backward pass so the
+        gradients can be differentiated again.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -239,6 +240,8 @@ class Tensor:
                 "parameters with requires_grad=True, and do not compute the loss under "
                 "no_grad().")
         seed = Tensor._seed(self, gradient, "backward()")
+        if retain_graph is None:
+            retain_graph = create_graph  # as PyTorch: a recorded backward keeps the graph
         run_backward([self], [seed], retain_graph, create_graph)
 
     @staticmethod
@@ -283,6 +286,7 @@ class Tensor:
         if other_t is NotImplemented:
             raise TypeError(f"unsupported operand for {symbol}: Tensor and "
                             f"{type(other).__name__}")
+        self._check_writeable(symbol)
         if _mode.enabled and (self.requires_grad or other_t.requires_grad):
             return self._become(apply(op, self, other_t), symbol)
         try:
@@ -294,6 +298,11 @@ class Tensor:
                              "shape") from None
         self._vc.n += 1
         return self
+
+    def _check_writeable(self, symbol: str) -> None:
+        if not self.data.flags.writeable:
+            raise ValueError(f"in-place {symbol}: this tensor (shape {self.shape}) is a "
+                             "read-only broadcast view made by expand(); clone() it first")
 
     def _become(self, result: Tensor, symbol: str) -> Tensor:
         """Recorded in-place update: store ``result`` in this tensor's memory and take
@@ -314,9 +323,6 @@ class Tensor:
             raise ValueError(f"in-place {symbol}: the result has shape {result.shape} but "
                              f"the tensor has shape {self.shape}; an in-place op cannot "
                              "change the shape")
-        if not self.data.flags.writeable:
-            raise ValueError(f"in-place {symbol}: this tensor (shape {self.shape}) is a "
-                             "read-only broadcast view (from expand); clone() it first")
         if result.grad_fn is not None:
             result.grad_fn.keep_own_copy(self.data)  # e.g. c *= x needs the old c
         self.data[...] = result.data
@@ -344,6 +350,7 @@ class Tensor:
 
     def zero_(self) -> Tensor:
         """Set every element to 0 in place (``w.grad.zero_()``)."""
+        self._check_writeable("zero_()")
         if _mode.enabled and self.requires_grad:
             return self._become(self.where(np.zeros(self.shape, dtype=bool), 0.0), "zero_()")
         self.data[...] = 0
@@ -356,6 +363,7 @@ class Tensor:
                 f"item assignment into a tensor that requires grad (shape {self.shape}) "
                 "is not recorded by autograd; do it inside no_grad(), or build the new "
                 "tensor out of place with where() or cat()")
+        self._check_writeable("item assignment")
         value = value.data if isinstance(value, Tensor) else value
         try:
             self.data[_index_key(key)] = value
@@ -519,7 +527,12 @@ class Tensor:
             axis = dim
         if axis is None:
             return tuple(range(self.ndim))
-        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+        if isinstance(axis, (int, np.integer)):
+            axes = (axis,)
+        elif isinstance(axis, (tuple, list)):
+            axes = tuple(axis)
+        else:
+            raise TypeError(f"{name}: axis must be an int or a tuple of ints, got {axis!r}")
         ndim = self.ndim
         span = max(ndim, 1)  # a 0-d tensor accepts axis 0 / -1, as in PyTorch
         normal = []
@@ -601,20 +614,22 @@ class Tensor:
         and the added axis removed again; leading (batch) axes broadcast."""
         other = _operand(other, self)
         if other is NotImplemented:
-            raise TypeError("matmul: the other operand must be a Tensor or an ndarray")
+            raise TypeError(f"matmul: the other operand must be a Tensor or an ndarray, got "
+                            f"{type(other).__name__}")
         a, b = self, other
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes "
                              f"{a.shape} and {b.shape}; use * to multiply by a scalar")
+        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not line up: "
+                             f"a has {a.shape[-1]} columns but b has "
+                             f"{b.shape[-2 if b.ndim > 1 else 0]} rows")
         if a.ndim == 1 or b.ndim == 1:  # (k,) acts as a (1,k) row or a (k,1) column
             out = (a.unsqueeze(0) if a.ndim == 1 else a).matmul(
                 b.unsqueeze(-1) if b.ndim == 1 else b)
             rows = (out.shape[-2],) if a.ndim > 1 else ()
             cols = (out.shape[-1],) if b.ndim > 1 else ()
             return out.reshape(out.shape[:-2] + rows + cols)
-        if a.shape[-1] != b.shape[-2]:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not line up: "
-                             f"a has {a.shape[-1]} columns but b has {b.shape[-2]} rows")
         if a.ndim > 2 or b.ndim > 2:
             try:
                 np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
@@ -625,11 +640,15 @@ class Tensor:
 
     def mm(self, other: Any) -> Tensor:
         """Product of two 2-D matrices (PyTorch's mm; no broadcasting)."""
-        other = _operand(other, self)
-        if other is NotImplemented or self.ndim != 2 or other.ndim != 2:
-            shape = getattr(other, "shape", type(other).__name__)
+        other_t = _operand(other, self)
+        if other_t is NotImplemented:
+            raise TypeError(f"mm: the other operand must be a Tensor or an ndarray, got "
+                            f"{type(other).__name__}")
+        if self.ndim != 2 or other_t.ndim != 2:
             raise ValueError(f"mm: both operands must be 2-D matrices, got shapes "
-                             f"{self.shape} and {shape}; use matmul (@) for other shapes")
+                             f"{self.shape} and {other_t.shape}; use matmul (@) for other "
+                             "shapes")
+        other = other_t
         return self.matmul(other)
 
     def dot(self, other: Any) -> Tensor:
