@@ -18,6 +18,7 @@ produced, so dropping the last reference to an output frees its graph at once.
 from __future__ import annotations
 
 import contextlib
+import gc
 import linecache
 import os
 import sys
@@ -384,6 +385,9 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph:
             _accumulate_leaf(edge, gi, create_graph, wrap)
 
     anomaly = _mode.anomaly
+    collecting = gc.isenabled()
+    gc.disable()  # the graph has no reference cycles: nothing for the collector to find,
+    # and its repeated scans of millions of live nodes would cost more than the pass
     with set_grad_enabled(create_graph):
         for edge, g in list(grads.items()):  # roots that are leaves
             if type(edge) is not Node:
@@ -435,6 +439,8 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph:
                     node.release()
         finally:
             _mode.anomaly = anomaly
+            if collecting:
+                gc.enable()
     return captured
 
 

@@ -1,0 +1,89 @@
+"""Smoke test of benchmarks/bench.py --quick: it runs, prints its table and writes JSON
+with every workload. No timing is asserted (the numbers depend on the machine)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "benchmarks" / "bench.py"
+WORKLOADS = ["quadratic-100", "quadratic-1m", "chain", "chain-1m", "linreg", "mlp"]
+PEERS = ["torch", "mygrad", "autograd", "jax"]
+
+
+def run_bench(tmp_path, *args, env_extra=None):
+    out_json = tmp_path / "bench.json"
+    env = dict(os.environ)
+    env.pop("TINYGRAD_EDU_BENCH_NO_PEERS", None)
+    env.update(env_extra or {})
+    proc = subprocess.run([sys.executable, str(BENCH), "--quick", "--json", str(out_json),
+                           *args], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, f"bench.py failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout, json.loads(out_json.read_text())
+
+
+def check_report(stdout, doc, workloads):
+    assert "tinygrad_edu benchmark" in stdout
+    assert "load average" in stdout
+    assert "targets (issue 5):" in stdout
+    assert set(doc["workloads"]) == set(workloads)
+    assert doc["errors"] == []
+    assert doc["meta"]["quick"] is True
+    for name in workloads:
+        assert f"] {name}: " in stdout  # the section's heading
+        section = doc["workloads"][name]
+        impls = section["implementations"]
+        assert "engine" in impls, name
+        if name != "chain-1m":
+            assert "numpy" in impls, name
+        for impl in impls.values():
+            assert impl["median_s"] > 0
+            assert len(impl["samples_s"]) == section["rounds"]
+        for target in section["targets"]:
+            assert target["target"] in stdout
+            if target["pass"] is None:  # only a comparison with a peer that did not run
+                assert target["missing"] == "PyTorch not available"
+                assert "torch" in doc["meta"]["peers_skipped"]
+            else:
+                assert target["pass"] in (True, False)
+
+
+def test_quick_run_with_whatever_peers_are_installed(tmp_path):
+    stdout, doc = run_bench(tmp_path)
+    check_report(stdout, doc, WORKLOADS)
+    for peer, why in doc["meta"]["peers_skipped"].items():
+        assert peer in PEERS
+        assert "not importable" in why
+    mem = doc["workloads"]["quadratic-1m"]["memory"]
+    assert mem["engine"]["tracemalloc_peak_bytes"] > 0
+    assert mem["numpy"]["tracemalloc_peak_bytes"] > 0
+
+
+def test_quick_run_when_no_peer_can_be_imported(tmp_path):
+    # CI installs none of the peers: stand-in modules that fail to import take their place
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    for peer in PEERS:
+        (blocked / f"{peer}.py").write_text(f"raise ImportError('{peer} blocked by the test')\n")
+    path = os.pathsep.join(filter(None, [str(blocked), os.environ.get("PYTHONPATH")]))
+    stdout, doc = run_bench(tmp_path, env_extra={"PYTHONPATH": path})
+    check_report(stdout, doc, WORKLOADS)
+    assert sorted(doc["meta"]["peers_skipped"]) == sorted(PEERS)
+    assert doc["meta"]["peers"] == {}
+    assert "blocked by the test" in stdout
+    for section in doc["workloads"].values():
+        assert not set(section["implementations"]) & set(PEERS)
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_only_and_no_peers(tmp_path, how):
+    args = ["--only", "chain,linreg"] + (["--no-peers"] if how == "flag" else [])
+    env = {"TINYGRAD_EDU_BENCH_NO_PEERS": "1"} if how == "env" else None
+    stdout, doc = run_bench(tmp_path, *args, env_extra=env)
+    check_report(stdout, doc, ["chain", "linreg"])
+    assert sorted(doc["meta"]["peers_skipped"]) == sorted(PEERS)
+    assert all("disabled" in why for why in doc["meta"]["peers_skipped"].values())
