@@ -6,7 +6,7 @@ Read it in this order: ``ops.py`` (every derivative, in one table), ``tensor.py`
 
 import numpy as _np
 
-from . import autograd, ops
+from . import autograd, explain, ops, viz
 from .autograd import (
     AnomalyError,
     detect_anomaly,
@@ -29,8 +29,10 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .explain import explain_backward
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from .tensor import Tensor, as_tensor, cat, maximum, minimum, stack, tensor, where
+from .viz import draw_graph, graph_stats, to_dot, to_text
 
 __version__ = "0.1.0"
 

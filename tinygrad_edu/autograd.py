@@ -132,6 +132,10 @@ class detect_anomaly(contextlib.ContextDecorator):
         return type(self)()
 
 
+UNKNOWN_SITE = ("<unknown: the graph was built outside detect_anomaly(); build it inside "
+                "the block to record where each op was created>")
+
+
 class AnomalyError(RuntimeError):
     """An op produced NaN or inf from finite inputs (raised under detect_anomaly)."""
 
@@ -427,7 +431,7 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph:
                             f"{node.name} produced {_count_bad(gi.data)} in the gradient of "
                             f"input {i} (shape {node.shapes[i]}) from a finite upstream "
                             f"gradient (backward pass), by the rule {rule.text!r}. The op "
-                            f"was created at\n  {node.created_at}")
+                            f"was created at\n  {node.created_at or UNKNOWN_SITE}")
                     if step is not None:
                         step.contributions.append(Contribution(
                             i, rule.text, parent, raw, gi, broadcast_axes(raw.shape,
