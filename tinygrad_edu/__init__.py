@@ -6,7 +6,7 @@ Read it in this order: ``ops.py`` (every derivative, in one table), ``tensor.py`
 
 import numpy as _np
 
-from . import autograd, explain, ops, viz
+from . import autograd, explain, nn, ops, viz
 from .autograd import (
     AnomalyError,
     detect_anomaly,
@@ -31,6 +31,7 @@ from .creation import (
 )
 from .explain import explain_backward
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+from .serialization import load, save
 from .tensor import Tensor, as_tensor, cat, maximum, minimum, stack, tensor, where
 from .viz import draw_graph, graph_stats, to_dot, to_text
 
