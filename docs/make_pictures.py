@@ -7,6 +7,9 @@ Run:  python docs/make_pictures.py            (writes docs/img/*.png)
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,7 @@ import tinygrad_edu as tg
 from tinygrad_edu.viz import draw_graph
 
 IMG = Path(__file__).resolve().parent / "img"
+DEMOS = Path(__file__).resolve().parent.parent / "demos"
 
 
 def quadratic_graph(out: Path) -> Path:
@@ -66,12 +70,25 @@ def finite_difference_error(out: Path) -> Path:
     return path
 
 
+def quadratic_regression_plot(out: Path) -> Path:
+    """README: the quadratic article's demo (data, fitted curve, true curve, loss)."""
+    sys.path.insert(0, str(DEMOS))
+    try:
+        import quadratic_regression
+    finally:
+        sys.path.remove(str(DEMOS))
+    with contextlib.redirect_stdout(io.StringIO()):  # the demo's log is not wanted here
+        result = quadratic_regression.main(["--out", str(out)])
+    return Path(result["png"])
+
+
 def main(argv: list[str] | None = None) -> list[Path]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=IMG, help="directory (default docs/img)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    made = [quadratic_graph(args.out), finite_difference_error(args.out)]
+    made = [quadratic_graph(args.out), finite_difference_error(args.out),
+            quadratic_regression_plot(args.out)]
     for path in made:
         print(f"wrote {path}")
     return made

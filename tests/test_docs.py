@@ -207,6 +207,10 @@ def test_pictures_shown_in_the_docs_exist_and_the_script_makes_them(tmp_path):
     assert "img/quadratic_graph.png" in shown
     for picture in shown:
         assert (DOCS / picture).read_bytes().startswith(b"\x89PNG"), picture
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    for picture in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme):  # README's, from the root
+        assert (DOCS.parent / picture).read_bytes().startswith(b"\x89PNG"), picture
+        shown.add(picture)
     spec = importlib.util.spec_from_file_location("make_pictures", DOCS / "make_pictures.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -6,7 +6,7 @@ Read it in this order: ``ops.py`` (every derivative, in one table), ``tensor.py`
 
 import numpy as _np
 
-from . import autograd, explain, nn, ops, viz
+from . import autograd, data, explain, models, nn, ops, optim, viz
 from .autograd import (
     AnomalyError,
     detect_anomaly,

@@ -1,0 +1,92 @@
+"""What every demo shares: its options, headless matplotlib, saving PNGs, a clean exit.
+
+    parser = make_parser(__doc__, epochs=800, lr=0.001, seed=100)
+    args = parser.parse_args(argv)
+    ...
+    if not args.no_plot:
+        plt = pyplot()            # matplotlib is imported here, and only here
+        fig, ax = plt.subplots()
+        ...
+        save(fig, args.out, "name.png")
+
+    if __name__ == "__main__":
+        run_demo(main)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from tinygrad_edu.models import DivergenceError
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (else a usage error, exit status 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
+def make_parser(doc: str, epochs: int, lr: float, seed: int) -> argparse.ArgumentParser:
+    """The options every demo takes; a demo may add its own before parsing."""
+    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    parser.add_argument("--epochs", type=positive_int, default=epochs,
+                        help=f"training epochs (default {epochs})")
+    parser.add_argument("--lr", type=positive_float, default=lr,
+                        help=f"learning rate (default {lr})")
+    parser.add_argument("--seed", type=int, default=seed,
+                        help=f"random seed for data and initial values (default {seed})")
+    parser.add_argument("--out", type=Path, default=Path("out"),
+                        help="folder for the PNG files (default: out/)")
+    parser.add_argument("--no-plot", action="store_true",
+                        help="print only; do not draw (matplotlib is not needed)")
+    return parser
+
+
+def run_demo(main: Callable[[], object]) -> None:
+    """Run a demo from the command line: training that diverges (too large a --lr)
+    ends with its message and exit status 1 instead of a traceback."""
+    try:
+        main()
+    except DivergenceError as exc:
+        sys.exit(f"error: {exc}")
+
+
+def pyplot():
+    """matplotlib.pyplot drawing into files (the Agg backend: no window, no display)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save(fig, out: Path, name: str) -> Path:
+    """Write the figure to out/name, close it, and say where it went."""
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f"wrote {path}")
+    return path

@@ -1,0 +1,202 @@
+"""The article demos: each reproduces what its article printed, writes its PNG, runs
+from the command line, and answers bad arguments with a usage error."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DEMOS = Path(__file__).resolve().parents[1] / "demos"
+NAMES = ["quadratic_regression", "linear_regression", "numerical_gradient", "optimizers",
+         "pytorch_style"]
+
+
+@pytest.fixture
+def load_demo(monkeypatch):
+    """Import demos/<name>.py; the demos import their helper _common from their folder."""
+    monkeypatch.syspath_prepend(str(DEMOS))
+
+    def load(name):
+        spec = importlib.util.spec_from_file_location(f"demo_{name}", DEMOS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
+def assert_png(path: Path, min_bytes: int = 10_000) -> None:
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > min_bytes
+
+
+# --- each demo does what its article did -----------------------------------------------
+
+
+def test_quadratic_demo_reproduces_the_article(load_demo, tmp_path, capsys):
+    result = load_demo("quadratic_regression").main(["--out", str(tmp_path)])
+    # the article printed [[2.98941611]] [[2.09813123]]; its program gives ours
+    assert result["article_gap"] < 1e-3
+    assert (result["w"], result["b"]) == pytest.approx((2.98927619, 2.09818307), abs=1e-8)
+    # the engine's backward() and the hand-derived gradients: the same trajectory
+    assert result["trajectory_gap"] <= 1e-9
+    assert len(result["hand_w"]) == len(result["history"].w) == 801
+    out = capsys.readouterr().out
+    assert "Epoch 0: w=0.8692, b=0.9866, Loss=237.1448" in out
+    assert "Epoch 700: w=2.9867, b=2.0991, Loss=0.1671" in out
+    assert "[[2.98941611]] [[2.09813123]]" in out and "[[2.98927619]] [[2.09818307]]" in out
+    assert result["png"] == tmp_path / "quadratic_regression.png"
+    assert_png(result["png"])
+
+
+def test_quadratic_demo_with_other_settings_makes_no_article_claim(load_demo, capsys):
+    result = load_demo("quadratic_regression").main(["--epochs", "30", "--seed", "1",
+                                                     "--no-plot"])
+    assert "article_gap" not in result and result["trajectory_gap"] <= 1e-9
+    assert "is for --epochs 800 --lr 0.001 --seed 100" in capsys.readouterr().out
+
+
+def test_linear_demo_recovers_the_true_parameters(load_demo, tmp_path, capsys):
+    result = load_demo("linear_regression").main(["--out", str(tmp_path)])
+    np.testing.assert_allclose(result["w"], [2.0, 51.0], atol=0.05)
+    assert result["b"] == pytest.approx(21.2, abs=0.05)
+    np.testing.assert_allclose(result["w"], result["best_w"], atol=0.01)
+    assert len(result["history"].loss) == 10
+    out = capsys.readouterr().out
+    assert out.count("Epoch ") == 10 and "least squares" in out
+    assert_png(tmp_path / "linear_regression.png")
+
+
+def test_numerical_gradient_demo(load_demo, tmp_path, capsys):
+    result = load_demo("numerical_gradient").main(["--out", str(tmp_path)])
+    assert result["relative_error"] < 1e-8  # central differences, h = 1e-6
+    assert result["hand_error"] < 1e-13  # Xᵀ(ŷ − y), Σ(ŷ − y): the engine's own numbers
+    assert result["trajectory_gap"] < 1e-8
+    forward = result["sweep"]["forward"]
+    bottom = int(np.argmin(forward))
+    assert 0 < bottom < len(forward) - 1  # the V: worse for larger and for smaller h
+    assert result["steps"][bottom] == pytest.approx(1e-8, rel=10)
+    assert result["sweep"]["central"][0] < 1e-12  # no truncation error for a quadratic
+    assert "Iteration 0 Loss:" in capsys.readouterr().out
+    assert_png(tmp_path / "numerical_gradient.png")
+
+
+def test_optimizers_demo(load_demo, tmp_path, capsys):
+    result = load_demo("optimizers").main(["--out", str(tmp_path)])
+    runs, best = result["runs"], result["best_loss"]
+    assert result["momentum_gap"] < 1e-12  # the article's momentum is rescaled SGD momentum
+    assert runs["gradient descent"]["w"] == pytest.approx(2.98927619, abs=1e-8)
+    for fast in ("momentum, PyTorch", "Adam"):
+        assert runs[fast]["loss"] == pytest.approx(best, abs=1e-9)
+    assert runs["L2 on w"]["w"] < runs["gradient descent"]["w"]  # the penalty shrinks w
+    assert runs["step decay"]["history"].lr[-1] == pytest.approx(0.001 * 0.8 ** 3)
+    out = capsys.readouterr().out
+    assert "least squares" in out and "step decay: lr 0.001 from epoch 0" in out
+    assert_png(tmp_path / "optimizers.png")
+
+
+def test_pytorch_style_demo_runs_the_articles_code(load_demo, tmp_path, capsys):
+    result = load_demo("pytorch_style").main(["--out", str(tmp_path)])
+    w, b = result["w"], result["b"]
+    assert w.is_leaf and w.requires_grad and w.dtype == np.float32  # dtype=torch.float
+    assert w.item() == pytest.approx(3.0, abs=0.1) and b.item() == pytest.approx(2.0, abs=0.15)
+    assert result["loss"] < 0.2
+    assert "tensor([[" in capsys.readouterr().out  # the article's print(w, b)
+    assert_png(tmp_path / "pytorch_style.png")
+    assert_png(tmp_path / "pytorch_style_data.png")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_plot_writes_nothing(load_demo, tmp_path, name):
+    out = tmp_path / "never"
+    result = load_demo(name).main(["--epochs", "3", "--no-plot", "--out", str(out)])
+    assert "png" not in result and not out.exists()
+
+
+# --- bad arguments are usage errors -----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("argv", [
+    ["--epochs", "-1"], ["--epochs", "0"], ["--epochs", "1.5"], ["--lr", "0"],
+    ["--lr", "-0.001"], ["--lr", "nan"], ["--lr", "fast"], ["--seed", "x"], ["--bogus"],
+])
+def test_bad_arguments_are_usage_errors(load_demo, capsys, name, argv):
+    demo = load_demo(name)
+    with pytest.raises(SystemExit) as exit_info:
+        demo.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage:") and "error:" in err
+
+
+@pytest.mark.parametrize("name, argv", [
+    ("linear_regression", ["--batch-size", "0"]),
+    ("optimizers", ["--adam-lr", "-1"]),
+])
+def test_demo_specific_bad_arguments(load_demo, capsys, name, argv):
+    with pytest.raises(SystemExit) as exit_info:
+        load_demo(name).main(argv)
+    assert exit_info.value.code == 2 and "error:" in capsys.readouterr().err
+
+
+# --- the real command line -----------------------------------------------------------------
+
+
+def run_command(args, cwd, env=None):
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_command_line_default_output_folder(tmp_path):
+    done = run_command([str(DEMOS / "quadratic_regression.py"), "--epochs", "5"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Epoch 0: w=0.8692" in done.stdout
+    assert_png(tmp_path / "out" / "quadratic_regression.png")
+
+
+def test_command_line_usage_error(tmp_path):
+    done = run_command([str(DEMOS / "linear_regression.py"), "--epochs", "-3"], tmp_path)
+    assert done.returncode == 2
+    assert "usage:" in done.stderr and "--epochs" in done.stderr
+
+
+@pytest.mark.parametrize("name, lr", [("quadratic_regression", "1"),
+                                      ("numerical_gradient", "100")])
+def test_command_line_divergence_is_a_message_not_a_traceback(tmp_path, name, lr):
+    done = run_command([str(DEMOS / f"{name}.py"), "--lr", lr, "--no-plot"], tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: training diverged") and "smaller" in done.stderr
+    assert "Traceback" not in done.stderr and "Warning" not in done.stderr
+
+
+def test_no_plot_needs_no_matplotlib(tmp_path):
+    """With matplotlib made unimportable, every demo still runs under --no-plot."""
+    fake = tmp_path / "fake" / "matplotlib"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('matplotlib is blocked')\n")
+    driver = tmp_path / "run_all.py"
+    driver.write_text(textwrap.dedent(f"""
+        import runpy, sys
+        sys.path.insert(0, {str(DEMOS)!r})
+        for name in {NAMES!r}:
+            sys.argv = [name, "--epochs", "2", "--no-plot"]
+            runpy.run_path({str(DEMOS)!r} + "/" + name + ".py", run_name="__main__")
+        try:
+            import matplotlib
+        except ImportError:
+            print("matplotlib was blocked throughout")
+    """))
+    env = {**os.environ, "PYTHONPATH": str(fake.parent)}
+    done = run_command([str(driver)], tmp_path, env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("Epoch 0:") == 3  # quadratic, linear, pytorch_style
+    assert "Iteration 0 Loss:" in done.stdout and "least squares" in done.stdout
+    assert done.stdout.rstrip().endswith("matplotlib was blocked throughout")

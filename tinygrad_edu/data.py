@@ -1,0 +1,66 @@
+"""Mini-batches: the MXNet article's ``data_iter``.
+
+    batches = BatchIterator(x, y, batch_size=10, seed=0)
+    for epoch in range(10):
+        for xb, yb in batches:          # a new shuffled order every epoch
+            ...
+
+Each pass over ``batches`` is one epoch: the rows are put in a random order and cut
+into consecutive batches of ``batch_size`` rows (the last one smaller if the rows do
+not divide evenly, unless ``drop_last=True``). With a ``seed`` the sequence of orders
+is the same on every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor
+
+
+def _array(data: Any, name: str) -> np.ndarray:
+    array = np.asarray(data.data if isinstance(data, Tensor) else data)
+    if array.ndim == 0:
+        raise ValueError(f"BatchIterator: {name} must have one row per example, got a "
+                         f"single number {array.item()!r}")
+    return array
+
+
+class BatchIterator:
+    """Shuffled mini-batches of matching rows of x and y, as NumPy arrays."""
+
+    def __init__(self, x: Any, y: Any, batch_size: int = 10, shuffle: bool = True,
+                 seed: int | None = None, drop_last: bool = False) -> None:
+        self.x = _array(x, "x")
+        self.y = _array(y, "y")
+        if len(self.x) != len(self.y):
+            raise ValueError(f"BatchIterator: x has {len(self.x)} rows but y has "
+                             f"{len(self.y)}; they must have one row per example")
+        if len(self.x) == 0:
+            raise ValueError("BatchIterator: there are no examples (x has 0 rows)")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or batch_size < 1:
+            raise ValueError(f"BatchIterator: batch_size must be a positive int, got "
+                             f"{batch_size!r}")
+        if drop_last and batch_size > len(self.x):
+            raise ValueError(f"BatchIterator: batch_size {batch_size} is larger than the "
+                             f"{len(self.x)} examples, so drop_last=True leaves no batch")
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        """Batches per epoch."""
+        n, size = len(self.x), self.batch_size
+        return n // size if self.drop_last else -(-n // size)  # -(-n // size): n/size rounded up
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        n = len(self.x)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for k in range(len(self)):
+            rows = order[k * self.batch_size:(k + 1) * self.batch_size]
+            yield self.x[rows], self.y[rows]
