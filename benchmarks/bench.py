@@ -209,52 +209,34 @@ def quad_numpy(d: QuadData, peers: Peers) -> Trial:
     return trial
 
 
-def quad_engine(d: QuadData, peers: Peers) -> Trial:
-    x, y, lr, steps = tg.tensor(d.x), tg.tensor(d.y), QUAD_LR, d.steps
+def quad_pytorch_api(lib: Any) -> Callable[[QuadData, Peers], Trial]:
+    """The PyTorch article's loop, run by any library with PyTorch's API: the engine
+    (``import tinygrad_edu as torch``) and PyTorch itself run the very same code."""
 
-    def trial():
-        w = tg.tensor(d.w0, requires_grad=True)
-        b = tg.tensor(d.b0, requires_grad=True)
-        t0 = perf_counter()
-        for _ in range(steps):
-            y_pred = x.pow(2).mm(w) + b
-            loss = 0.5 * (y_pred - y) ** 2
-            loss = loss.sum()
-            loss.backward()
-            with tg.no_grad():
-                w -= lr * w.grad
-                b -= lr * b.grad
-                w.grad.zero_()
-                b.grad.zero_()
-        loss = loss.item()
-        seconds = perf_counter() - t0
-        return seconds / steps, np.concatenate([w.data.ravel(), b.data.ravel(), [loss]]), None
-    return trial
+    def make(d: QuadData, peers: Peers) -> Trial:
+        torch = peers["torch"] if lib == "torch" else lib
+        x, y, lr, steps = torch.from_numpy(d.x), torch.from_numpy(d.y), QUAD_LR, d.steps
 
-
-def quad_torch(d: QuadData, peers: Peers) -> Trial:
-    torch = peers["torch"]
-    x, y, lr, steps = torch.from_numpy(d.x), torch.from_numpy(d.y), QUAD_LR, d.steps
-
-    def trial():
-        w = torch.tensor(d.w0, requires_grad=True)
-        b = torch.tensor(d.b0, requires_grad=True)
-        t0 = perf_counter()
-        for _ in range(steps):
-            y_pred = x.pow(2).mm(w) + b
-            loss = 0.5 * (y_pred - y) ** 2
-            loss = loss.sum()
-            loss.backward()
-            with torch.no_grad():
-                w -= lr * w.grad
-                b -= lr * b.grad
-                w.grad.zero_()
-                b.grad.zero_()
-        loss = loss.item()
-        seconds = perf_counter() - t0
-        return seconds / steps, np.concatenate([w.detach().numpy().ravel(),
-                                                b.detach().numpy().ravel(), [loss]]), None
-    return trial
+        def trial():
+            w = torch.tensor(d.w0, requires_grad=True)
+            b = torch.tensor(d.b0, requires_grad=True)
+            t0 = perf_counter()
+            for _ in range(steps):
+                y_pred = x.pow(2).mm(w) + b
+                loss = 0.5 * (y_pred - y) ** 2
+                loss = loss.sum()
+                loss.backward()
+                with torch.no_grad():
+                    w -= lr * w.grad
+                    b -= lr * b.grad
+                    w.grad.zero_()
+                    b.grad.zero_()
+            loss = loss.item()
+            seconds = perf_counter() - t0
+            return seconds / steps, np.concatenate([w.detach().numpy().ravel(),
+                                                    b.detach().numpy().ravel(), [loss]]), None
+        return trial
+    return make
 
 
 def quad_mygrad(d: QuadData, peers: Peers) -> Trial:
@@ -334,7 +316,8 @@ def quad_jax(d: QuadData, peers: Peers) -> Trial:
     return trial
 
 
-QUADRATIC = {"numpy": quad_numpy, "engine": quad_engine, "torch": quad_torch,
+QUADRATIC = {"numpy": quad_numpy, "engine": quad_pytorch_api(tg),
+             "torch": quad_pytorch_api("torch"),
              "mygrad": quad_mygrad, "autograd": quad_autograd, "jax": quad_jax}
 
 
@@ -370,40 +353,27 @@ def chain_numpy(links: int, peers: Peers) -> Trial:
     return trial
 
 
-def chain_engine(links: int, peers: Peers) -> Trial:
-    def trial():
-        a = tg.tensor([[CHAIN_A]], requires_grad=True)
-        c = tg.tensor([[CHAIN_C]], requires_grad=True)
-        h = tg.tensor([[CHAIN_H0]])
-        t0 = perf_counter()
-        for _ in range(links):
-            h = (h * a + c).tanh()
-        t1 = perf_counter()
-        h.backward()
-        t2 = perf_counter()
-        parts = {"forward": (t1 - t0) / links, "backward": (t2 - t1) / links}
-        return (t2 - t0) / links, np.concatenate([a.grad.data.ravel(), c.grad.data.ravel(),
-                                                  h.data.ravel()]), parts
-    return trial
+def chain_pytorch_api(lib: Any) -> Callable[[int, Peers], Trial]:
+    """The chain in PyTorch's API: the same code for the engine and for PyTorch."""
 
+    def make(links: int, peers: Peers) -> Trial:
+        torch = peers["torch"] if lib == "torch" else lib
 
-def chain_torch(links: int, peers: Peers) -> Trial:
-    torch = peers["torch"]
-
-    def trial():
-        a = torch.tensor([[CHAIN_A]], dtype=torch.float64, requires_grad=True)
-        c = torch.tensor([[CHAIN_C]], dtype=torch.float64, requires_grad=True)
-        h = torch.tensor([[CHAIN_H0]], dtype=torch.float64)
-        t0 = perf_counter()
-        for _ in range(links):
-            h = torch.tanh(h * a + c)
-        t1 = perf_counter()
-        h.backward()
-        t2 = perf_counter()
-        parts = {"forward": (t1 - t0) / links, "backward": (t2 - t1) / links}
-        return (t2 - t0) / links, np.concatenate([a.grad.numpy().ravel(), c.grad.numpy().ravel(),
-                                                  h.detach().numpy().ravel()]), parts
-    return trial
+        def trial():
+            a = torch.tensor([[CHAIN_A]], dtype=torch.float64, requires_grad=True)
+            c = torch.tensor([[CHAIN_C]], dtype=torch.float64, requires_grad=True)
+            h = torch.tensor([[CHAIN_H0]], dtype=torch.float64)
+            t0 = perf_counter()
+            for _ in range(links):
+                h = torch.tanh(h * a + c)
+            t1 = perf_counter()
+            h.backward()
+            t2 = perf_counter()
+            parts = {"forward": (t1 - t0) / links, "backward": (t2 - t1) / links}
+            return (t2 - t0) / links, np.concatenate([
+                a.grad.numpy().ravel(), c.grad.numpy().ravel(), h.detach().numpy().ravel()]), parts
+        return trial
+    return make
 
 
 def chain_mygrad(links: int, peers: Peers) -> Trial:
@@ -463,7 +433,8 @@ def chain_jax(links: int, peers: Peers) -> Trial:
     return trial
 
 
-CHAIN = {"numpy": chain_numpy, "engine": chain_engine, "torch": chain_torch,
+CHAIN = {"numpy": chain_numpy, "engine": chain_pytorch_api(tg),
+         "torch": chain_pytorch_api("torch"),
          "mygrad": chain_mygrad, "autograd": chain_autograd, "jax": chain_jax}
 
 
@@ -563,71 +534,42 @@ def linreg_numpy(d: LinregData, peers: Peers) -> Trial:
     return trial
 
 
-def linreg_engine(d: LinregData, peers: Peers) -> Trial:
-    features, labels = tg.tensor(d.features), tg.tensor(d.labels)
-    lr, batch_size = LINREG_LR, d.batch
+def linreg_pytorch_api(lib: Any) -> Callable[[LinregData, Peers], Trial]:
+    """The MXNet article's loop in PyTorch's API: the same code for both libraries."""
 
-    def net(X, w, b):
-        return X @ w + b
+    def make(d: LinregData, peers: Peers) -> Trial:
+        torch = peers["torch"] if lib == "torch" else lib
+        features, labels = torch.from_numpy(d.features), torch.from_numpy(d.labels)
+        lr, batch_size = LINREG_LR, d.batch
 
-    def squared_loss(y_hat, y):
-        return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
+        def net(X, w, b):
+            return X @ w + b
 
-    def trial():
-        w = tg.tensor(d.w0, requires_grad=True)
-        b = tg.tensor(d.b0, requires_grad=True)
-        t0 = perf_counter()
-        for epoch in d.epochs:
-            for j in epoch:
-                X, y = features[j], labels[j]
-                l = squared_loss(net(X, w, b), y)
-                l.sum().backward()  # MXNet's l.backward() sums a non-scalar loss
-                with tg.no_grad():
-                    w -= lr * w.grad / batch_size
-                    b -= lr * b.grad / batch_size
-                    w.grad.zero_()
-                    b.grad.zero_()
-            with tg.no_grad():
-                train_l = squared_loss(net(features, w, b), labels).mean().item()
-        loss = train_l
-        seconds = perf_counter() - t0
-        return seconds / d.steps, np.concatenate([w.data.ravel(), b.data.ravel(), [loss]]), None
-    return trial
+        def squared_loss(y_hat, y):
+            return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
 
-
-def linreg_torch(d: LinregData, peers: Peers) -> Trial:
-    torch = peers["torch"]
-    features, labels = torch.from_numpy(d.features), torch.from_numpy(d.labels)
-    epochs = [[torch.from_numpy(j) for j in epoch] for epoch in d.epochs]
-    lr, batch_size = LINREG_LR, d.batch
-
-    def net(X, w, b):
-        return X @ w + b
-
-    def squared_loss(y_hat, y):
-        return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
-
-    def trial():
-        w = torch.tensor(d.w0, requires_grad=True)
-        b = torch.tensor(d.b0, requires_grad=True)
-        t0 = perf_counter()
-        for epoch in epochs:
-            for j in epoch:
-                X, y = features[j], labels[j]
-                l = squared_loss(net(X, w, b), y)
-                l.sum().backward()
+        def trial():
+            w = torch.tensor(d.w0, requires_grad=True)
+            b = torch.tensor(d.b0, requires_grad=True)
+            t0 = perf_counter()
+            for epoch in d.epochs:
+                for j in epoch:  # an integer ndarray of row indices
+                    X, y = features[j], labels[j]
+                    l = squared_loss(net(X, w, b), y)
+                    l.sum().backward()  # MXNet's l.backward() sums a non-scalar loss
+                    with torch.no_grad():
+                        w -= lr * w.grad / batch_size
+                        b -= lr * b.grad / batch_size
+                        w.grad.zero_()
+                        b.grad.zero_()
                 with torch.no_grad():
-                    w -= lr * w.grad / batch_size
-                    b -= lr * b.grad / batch_size
-                    w.grad.zero_()
-                    b.grad.zero_()
-            with torch.no_grad():
-                train_l = squared_loss(net(features, w, b), labels).mean().item()
-        loss = train_l
-        seconds = perf_counter() - t0
-        return seconds / d.steps, np.concatenate([w.detach().numpy().ravel(),
-                                                  b.detach().numpy().ravel(), [loss]]), None
-    return trial
+                    train_l = squared_loss(net(features, w, b), labels).mean().item()
+            loss = train_l
+            seconds = perf_counter() - t0
+            return seconds / d.steps, np.concatenate([w.detach().numpy().ravel(),
+                                                      b.detach().numpy().ravel(), [loss]]), None
+        return trial
+    return make
 
 
 def linreg_mygrad(d: LinregData, peers: Peers) -> Trial:
@@ -729,7 +671,8 @@ def linreg_jax(d: LinregData, peers: Peers) -> Trial:
     return trial
 
 
-LINREG = {"numpy": linreg_numpy, "engine": linreg_engine, "torch": linreg_torch,
+LINREG = {"numpy": linreg_numpy, "engine": linreg_pytorch_api(tg),
+          "torch": linreg_pytorch_api("torch"),
           "mygrad": linreg_mygrad, "autograd": linreg_autograd, "jax": linreg_jax}
 
 

@@ -169,13 +169,21 @@ class _Regressor:
     def parameters(self) -> list[Tensor]:
         return [self.w, self.b]
 
-    # subclasses: _check_x, _check_y (shapes) and _forward (ŷ as a Tensor), _describe
+    # subclasses: _check_x (shapes), _forward (ŷ as a Tensor), _describe, and
+    # _target_shape: -1 when ŷ is a vector (n,), (-1, 1) when it is a column (n, 1)
+    _target_shape: Any = -1
 
     def _check_x(self, x: np.ndarray, where: str) -> np.ndarray:
         raise NotImplementedError
 
     def _check_y(self, y: np.ndarray, n: int, where: str) -> np.ndarray:
-        raise NotImplementedError
+        if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
+            raise ValueError(f"{where}: y must hold one number per example, shape (n,) or "
+                             f"(n, 1); got shape {y.shape}")
+        if len(y) != n:
+            raise ValueError(f"{where}: x has {n} examples but y has {len(y)}; they must "
+                             "match")
+        return y.reshape(self._target_shape)
 
     def _forward(self, x: Tensor) -> Tensor:
         raise NotImplementedError
@@ -319,6 +327,8 @@ class QuadraticRegressor(_Regressor):
     >>> history = model.fit(x, y, lr=0.001, epochs=800)
     """
 
+    _target_shape = (-1, 1)  # w is (1, 1), so ŷ = x² @ w + b is a column
+
     def __init__(self, w: Any = 0.0, b: Any = 0.0, reduction: str = "sum") -> None:
         super().__init__(reduction)
         self.w = Tensor(self._scalar(w, "w").reshape(1, 1), requires_grad=True)
@@ -337,15 +347,6 @@ class QuadraticRegressor(_Regressor):
             raise ValueError(f"{where}: x must hold one number per example, shape (n,) or "
                              f"(n, 1) with n >= 1; got shape {x.shape}")
         return x.reshape(-1, 1)
-
-    def _check_y(self, y: np.ndarray, n: int, where: str) -> np.ndarray:
-        if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
-            raise ValueError(f"{where}: y must hold one number per example, shape (n,) or "
-                             f"(n, 1); got shape {y.shape}")
-        if len(y) != n:
-            raise ValueError(f"{where}: x has {n} examples but y has {len(y)}; they must "
-                             "match")
-        return y.reshape(-1, 1)
 
     def _forward(self, x: Tensor) -> Tensor:
         return x.pow(2) * self.w + self.b  # ŷ = w·x² + b
@@ -390,15 +391,6 @@ class LinearRegressor(_Regressor):
             raise ValueError(f"{where}: x must have shape (n, {d}), one row of {d} "
                              f"feature(s) per example, n >= 1; got shape {x.shape}")
         return x
-
-    def _check_y(self, y: np.ndarray, n: int, where: str) -> np.ndarray:
-        if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
-            raise ValueError(f"{where}: y must hold one number per example, shape (n,) or "
-                             f"(n, 1); got shape {y.shape}")
-        if len(y) != n:
-            raise ValueError(f"{where}: x has {n} examples but y has {len(y)}; they must "
-                             "match")
-        return y.reshape(-1)
 
     def _forward(self, x: Tensor) -> Tensor:
         return x @ self.w + self.b  # ŷᵢ = Σⱼ Xᵢⱼ·wⱼ + b
