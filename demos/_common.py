@@ -90,3 +90,26 @@ def save(fig, out: Path, name: str) -> Path:
     plt.close(fig)
     print(f"wrote {path}")
     return path
+
+
+def plot_training_curves(ax_loss, ax_acc, losses: list[float], accuracies: list[float],
+                         loss_name: str, accuracy_floor: float = 0.0,
+                         target: float | None = None) -> None:
+    """Loss per epoch (log scale) and training accuracy in % on two axes."""
+    import numpy as np
+
+    epochs = np.arange(1, len(losses) + 1)
+    ax_loss.plot(epochs, losses, color="tab:purple")
+    ax_loss.set_yscale("log")
+    ax_loss.set_title(f"training loss ({loss_name})")
+    ax_loss.set_xlabel("epoch")
+    ax_loss.grid(alpha=0.3)
+
+    ax_acc.plot(epochs, 100 * np.array(accuracies), color="tab:green")
+    if target is not None:
+        ax_acc.axhline(target, color="gray", linestyle="--", linewidth=1, label=f"{target:g} %")
+        ax_acc.legend(loc="lower right")
+    ax_acc.set_ylim(accuracy_floor, 101)
+    ax_acc.set_title("training accuracy (%)")
+    ax_acc.set_xlabel("epoch")
+    ax_acc.grid(alpha=0.3)

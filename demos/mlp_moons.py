@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import make_parser, pyplot, save
+from _common import make_parser, plot_training_curves, pyplot, save
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn
@@ -119,20 +119,8 @@ def plot(result: dict, out: Path) -> Path:
     ax_data.set_ylabel("$x_2$")
     ax_data.legend(loc="lower left", fontsize=8)
 
-    epochs = np.arange(1, len(result["losses"]) + 1)
-    ax_loss.plot(epochs, result["losses"], color="tab:purple")
-    ax_loss.set_yscale("log")
-    ax_loss.set_title("training loss (BCEWithLogitsLoss)")
-    ax_loss.set_xlabel("epoch")
-    ax_loss.grid(alpha=0.3)
-
-    ax_acc.plot(epochs, 100 * np.array(result["accuracies"]), color="tab:green")
-    ax_acc.axhline(97, color="gray", linestyle="--", linewidth=1, label="97 %")
-    ax_acc.set_ylim(40, 101)
-    ax_acc.set_title("training accuracy (%)")
-    ax_acc.set_xlabel("epoch")
-    ax_acc.legend(loc="lower right")
-    ax_acc.grid(alpha=0.3)
+    plot_training_curves(ax_loss, ax_acc, result["losses"], result["accuracies"],
+                         "BCEWithLogitsLoss", accuracy_floor=40, target=97)
 
     fig.tight_layout()
     return save(fig, out, "mlp_moons.png")

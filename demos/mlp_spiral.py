@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import make_parser, pyplot, save
+from _common import make_parser, plot_training_curves, pyplot, save
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn
@@ -113,18 +113,8 @@ def plot(result: dict, out: Path) -> Path:
     ax_data.set_aspect("equal")
     ax_data.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=CLASSES, fontsize=8)
 
-    epochs = np.arange(1, len(result["losses"]) + 1)
-    ax_loss.plot(epochs, result["losses"], color="tab:purple")
-    ax_loss.set_yscale("log")
-    ax_loss.set_title("training loss (CrossEntropyLoss)")
-    ax_loss.set_xlabel("epoch")
-    ax_loss.grid(alpha=0.3)
-
-    ax_acc.plot(epochs, 100 * np.array(result["accuracies"]), color="tab:green")
-    ax_acc.set_ylim(0, 101)
-    ax_acc.set_title("training accuracy (%)")
-    ax_acc.set_xlabel("epoch")
-    ax_acc.grid(alpha=0.3)
+    plot_training_curves(ax_loss, ax_acc, result["losses"], result["accuracies"],
+                         "CrossEntropyLoss")
 
     fig.tight_layout()
     return save(fig, out, "mlp_spiral.png")
