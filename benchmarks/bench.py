@@ -740,27 +740,34 @@ def mlp_numpy(d: MlpData, peers: Peers) -> Trial:
     return trial
 
 
-def mlp_engine(d: MlpData, peers: Peers) -> Trial:
-    x, lr = tg.tensor(d.x), MLP_LR
-    rows, labels = np.arange(len(d.labels)), d.labels
+def mlp_pytorch_api(lib: Any) -> Callable[[MlpData, Peers], Trial]:
+    """The MLP step in PyTorch's API: the same code for the engine and for PyTorch."""
 
-    def trial():
-        W1, b1, W2, b2 = params = [tg.tensor(p, requires_grad=True) for p in d.params]
-        t0 = perf_counter()
-        for _ in range(d.steps):
-            h = (x @ W1 + b1).relu()
-            logits = h @ W2 + b2
-            logp = logits.log_softmax(dim=1)
-            loss = -logp[rows, labels].mean()
-            loss.backward()
-            with tg.no_grad():
-                for p in params:
-                    p -= lr * p.grad
-                    p.grad.zero_()
-        loss = loss.item()
-        seconds = perf_counter() - t0
-        return seconds / d.steps, _flat([p.data for p in params] + [[loss]]), None
-    return trial
+    def make(d: MlpData, peers: Peers) -> Trial:
+        torch = peers["torch"] if lib == "torch" else lib
+        x, lr = torch.from_numpy(d.x), MLP_LR
+        rows, labels = np.arange(len(d.labels)), d.labels  # integer index arrays
+        if lib == "torch":  # PyTorch indexes fastest with its own integer tensors
+            rows, labels = torch.from_numpy(rows), torch.from_numpy(labels)
+
+        def trial():
+            W1, b1, W2, b2 = params = [torch.tensor(p, requires_grad=True) for p in d.params]
+            t0 = perf_counter()
+            for _ in range(d.steps):
+                h = (x @ W1 + b1).relu()
+                logits = h @ W2 + b2
+                logp = logits.log_softmax(dim=1)
+                loss = -logp[rows, labels].mean()
+                loss.backward()
+                with torch.no_grad():
+                    for p in params:
+                        p -= lr * p.grad
+                        p.grad.zero_()
+            loss = loss.item()
+            seconds = perf_counter() - t0
+            return seconds / d.steps, _flat([p.detach().numpy() for p in params] + [[loss]]), None
+        return trial
+    return make
 
 
 def mlp_engine_nn(d: MlpData, peers: Peers) -> Trial:
@@ -799,30 +806,6 @@ def mlp_engine_nn(d: MlpData, peers: Peers) -> Trial:
         out = [fc1.weight.data, fc1.bias.data, fc2.weight.data, fc2.bias.data]
         out = [W.T if W.shape != ref.shape else W for W, ref in zip(out, d.params)]
         return seconds / d.steps, _flat(out + [[loss]]), None
-    return trial
-
-
-def mlp_torch(d: MlpData, peers: Peers) -> Trial:
-    torch = peers["torch"]
-    x, lr = torch.from_numpy(d.x), MLP_LR
-    rows, labels = torch.arange(len(d.labels)), torch.from_numpy(d.labels)
-
-    def trial():
-        W1, b1, W2, b2 = params = [torch.tensor(p, requires_grad=True) for p in d.params]
-        t0 = perf_counter()
-        for _ in range(d.steps):
-            h = (x @ W1 + b1).relu()
-            logits = h @ W2 + b2
-            logp = logits.log_softmax(dim=1)
-            loss = -logp[rows, labels].mean()
-            loss.backward()
-            with torch.no_grad():
-                for p in params:
-                    p -= lr * p.grad
-                    p.grad.zero_()
-        loss = loss.item()
-        seconds = perf_counter() - t0
-        return seconds / d.steps, _flat([p.detach().numpy() for p in params] + [[loss]]), None
     return trial
 
 
@@ -905,8 +888,9 @@ def mlp_jax(d: MlpData, peers: Peers) -> Trial:
 # Variants whose failure is reported as a note, not an error: engine-nn assumes the
 # PyTorch-like API Linear(in_features, out_features) with .weight, .bias, .parameters().
 OPTIONAL = {"engine-nn"}
-MLP = {"numpy": mlp_numpy, "engine": mlp_engine, "engine-nn": mlp_engine_nn,
-       "torch": mlp_torch, "mygrad": mlp_mygrad, "autograd": mlp_autograd, "jax": mlp_jax}
+MLP = {"numpy": mlp_numpy, "engine": mlp_pytorch_api(tg), "engine-nn": mlp_engine_nn,
+       "torch": mlp_pytorch_api("torch"), "mygrad": mlp_mygrad, "autograd": mlp_autograd,
+       "jax": mlp_jax}
 
 
 # --- peak memory -------------------------------------------------------------------------
