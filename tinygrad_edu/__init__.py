@@ -31,6 +31,7 @@ from .creation import (
 )
 from .explain import explain_backward
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+from .nn.functional import log_softmax, relu, sigmoid, softmax, tanh
 from .serialization import load, save
 from .tensor import Tensor, as_tensor, cat, maximum, minimum, stack, tensor, where
 from .viz import draw_graph, graph_stats, to_dot, to_text
@@ -60,16 +61,7 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001
     return as_tensor(x).abs()
 
 
-def tanh(x: Tensor) -> Tensor:
-    return as_tensor(x).tanh()
 
-
-def sigmoid(x: Tensor) -> Tensor:
-    return as_tensor(x).sigmoid()
-
-
-def relu(x: Tensor) -> Tensor:
-    return as_tensor(x).relu()
 
 
 def sum(x: Tensor, *args, **kwargs) -> Tensor:  # noqa: A001
@@ -111,12 +103,6 @@ def clip(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
 clamp = clip
 
 
-def softmax(x: Tensor, dim: int = -1) -> Tensor:
-    return as_tensor(x).softmax(dim)
-
-
-def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
-    return as_tensor(x).log_softmax(dim)
 
 
 def logsumexp(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
