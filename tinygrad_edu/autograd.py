@@ -362,7 +362,19 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph:
     """
     from .tensor import Tensor
 
-    wrap = Tensor._wrap
+    collecting = gc.isenabled()
+    gc.disable()  # the graph has no reference cycles: nothing for the collector to find,
+    # and its repeated scans of millions of live nodes would cost more than the pass
+    try:
+        return _reverse_pass(roots, seeds, retain_graph, create_graph, capture, trace,
+                             Tensor._wrap)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _reverse_pass(roots, seeds, retain_graph, create_graph, capture, trace, wrap) -> dict:
+    """run_backward's work: order the nodes, then call the rules from output to leaves."""
     grads: dict = {}  # Node or leaf -> gradient of its output so far
     root_nodes = []
     for root, seed in zip(roots, seeds):
@@ -389,9 +401,6 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph:
             _accumulate_leaf(edge, gi, create_graph, wrap)
 
     anomaly = _mode.anomaly
-    collecting = gc.isenabled()
-    gc.disable()  # the graph has no reference cycles: nothing for the collector to find,
-    # and its repeated scans of millions of live nodes would cost more than the pass
     with set_grad_enabled(create_graph):
         for edge, g in list(grads.items()):  # roots that are leaves
             if type(edge) is not Node:
@@ -443,8 +452,6 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph:
                     node.release()
         finally:
             _mode.anomaly = anomaly
-            if collecting:
-                gc.enable()
     return captured
 
 
