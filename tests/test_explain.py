@@ -216,3 +216,15 @@ def test_step_numbers_are_the_numbers_of_the_text_tree_and_the_picture():
     numbered = dict(re.findall(r"\[(\d+)\] (\w+)", to_text(out)))
     record = explain_backward(out)
     assert {str(k): s.node.name for k, s in enumerate(record.steps, start=1)} == numbered
+
+
+def test_named_intermediate_appears_in_the_table():
+    """Steps and destinations name intermediate tensors that were given a name."""
+    w = tg.tensor(2.0, requires_grad=True, name="w")
+    err = w * tg.tensor([1.0, 2.0]) - 1.0
+    err.name = "err"
+    record = tg.explain_backward((err ** 2).sum())
+    table = str(record)
+    assert "SubBackward (sub → err)" in table  # its own step
+    assert "SubBackward (err)" in table  # where pow sends its gradient
+    np.testing.assert_allclose(w.grad.data, 2 * (2 * 1 - 1) * 1 + 2 * (2 * 2 - 1) * 2)

@@ -318,3 +318,23 @@ def test_importing_viz_does_not_import_matplotlib():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_named_intermediate_tensors_label_their_ops():
+    """y_pred.name = "y_pred" labels the op that made it, in the tree and in DOT."""
+    w = tg.tensor(2.0, requires_grad=True, name="w")
+    y_pred = w * tg.tensor([1.0, 2.0])
+    y_pred.name = "y_pred"
+    loss = y_pred.sum()
+    assert "y_pred = mul" in tg.to_text(loss)
+    assert "y_pred = mul" in tg.to_dot(loss)
+    assert y_pred.grad_fn.out_name == "y_pred"
+
+
+def test_recorded_inplace_keeps_the_label_on_the_new_op():
+    """c += 1 on a named non-leaf: the op that now makes c carries c's name."""
+    a = tg.tensor([1.0], requires_grad=True)
+    c = a * 2
+    c.name = "c"
+    c += 1
+    assert c.grad_fn.out_name == "c" and "c = add" in tg.to_text(c.sum())

@@ -193,8 +193,8 @@ class Node:
     itself if it is a leaf that requires grad, or None if it needs no gradient.
     """
 
-    __slots__ = ("op", "parents", "params", "shapes", "dtypes", "out_shape", "saved",
-                 "versions", "freed", "created_at", "__weakref__")
+    __slots__ = ("op", "parents", "params", "shapes", "dtypes", "out_shape", "out_name",
+                 "saved", "versions", "freed", "created_at", "__weakref__")
 
     def __init__(self, op: Op, parents: tuple, params: dict, shapes: tuple, dtypes: tuple,
                  out_shape: tuple, saved: dict, versions: tuple) -> None:
@@ -204,6 +204,7 @@ class Node:
         self.shapes = shapes  # input shapes: where sum_to reduces each gradient to
         self.dtypes = dtypes
         self.out_shape = out_shape
+        self.out_name = None  # the name given to the output tensor, for pictures
         self.saved = saved  # name -> ndarray, exactly what the needed rules read
         self.versions = versions  # (name, Version, n at save time) per saved array
         self.freed = False

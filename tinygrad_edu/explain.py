@@ -44,6 +44,14 @@ class Row:
     summed_axes: tuple[int, ...]  # axes that sum_to summed away (empty: no broadcast)
 
 
+def _node_title(node: Node, step: int) -> str:
+    """'SubBackward (sub)', or 'SubBackward (sub → err)' when the result was named
+    (the loss at step 1 is named in the table's first line already)."""
+    if node.out_name and step != 1:
+        return f"{node.name} ({node.op.name} → {node.out_name})"
+    return f"{node.name} ({node.op.name})"
+
+
 class BackwardRecord:
     """What ``explain_backward`` saw. ``print(record)`` shows the table.
 
@@ -69,6 +77,8 @@ class BackwardRecord:
                     continue
                 if type(parent) is Node:
                     to = f"#{step_of[parent]} {parent.name}" if parent in step_of else parent.name
+                    if parent.out_name:
+                        to += f" ({parent.out_name})"
                 else:
                     to = self._label(parent)
                 self.rows.append(Row(n, node, step.upstream.data, i, _input_name(node, i), to,
@@ -117,7 +127,7 @@ class BackwardRecord:
                 undone = f"summed {word} {axes}: {row.raw_shape} → {row.node.shapes[row.index]}"
             lines.append((
                 str(row.step) if first else "",
-                f"{row.node.name} ({row.node.op.name})" if first else "",
+                _node_title(row.node, row.step) if first else "",
                 upstream if first else "",
                 f"{row.input} → {row.to}",
                 row.rule,

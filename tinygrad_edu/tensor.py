@@ -117,7 +117,7 @@ class Tensor:
     tensor([4., 6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "_vc", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_name", "_vc", "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
@@ -137,11 +137,23 @@ class Tensor:
         t.grad = None
         t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None
-        t.name = None
+        t._name = None
         t._vc = Version()
         return t
 
     # --- what it is ------------------------------------------------------------------
+
+    @property
+    def name(self) -> str | None:
+        """A label for pictures and traces (``Tensor(..., name="w")``, or set later:
+        ``y_pred.name = "y_pred"`` also labels the op that made it)."""
+        return self._name
+
+    @name.setter
+    def name(self, name: str | None) -> None:
+        self._name = name
+        if self.grad_fn is not None:
+            self.grad_fn.out_name = name
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -329,6 +341,8 @@ class Tensor:
         self._vc.n += 1
         self.grad_fn = result.grad_fn
         self.requires_grad = result.requires_grad
+        if self._name is not None:
+            self.grad_fn.out_name = self._name  # the new op made the named tensor
         return self
 
     def __iadd__(self, other: Any) -> Tensor:

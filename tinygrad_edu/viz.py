@@ -136,7 +136,8 @@ def _box_lines(g: _Graph, k: int, show_values: bool, show_grads: bool) -> list[s
     """The text of vertex k's box: what it is, its shape, small values."""
     v = g.vertices[k]
     if type(v) is Node:
-        lines = [f"[{k + 1}] {v.name}", f"{v.op.name} → {v.out_shape}"]
+        made = f"{v.out_name} = " if v.out_name and k != 0 else ""  # the root: below
+        lines = [f"[{k + 1}] {v.name}", f"{made}{v.op.name} → {v.out_shape}"]
         consts = g.constants.get(k, [])
         if consts:
             lines.append("constant " + ", ".join(f"{_input_name(v, i)} {shape}"
@@ -189,7 +190,8 @@ def to_dot(tensor: Tensor, show_values: bool = True, show_grads: bool = True) ->
 def _tree_line(g: _Graph, k: int, show_values: bool, show_grads: bool) -> str:
     v = g.vertices[k]
     if type(v) is Node:
-        text = f"[{k + 1}] {v.name}  {v.op.name} → {v.out_shape}"
+        made = f"{v.out_name} = " if v.out_name and k != 0 else ""  # the root: below
+        text = f"[{k + 1}] {v.name}  {made}{v.op.name} → {v.out_shape}"
         if k == 0:
             name = g.root.name or "output"
             text += f"  ({name} = {_short(g.root.data)})" if show_values else f"  ({name})"
