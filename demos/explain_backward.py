@@ -26,8 +26,8 @@ from tinygrad_edu.viz import draw_graph, graph_stats, to_text
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out",
-                        help="directory for the picture (default: demos/out)")
+    parser.add_argument("--out", type=Path, default=Path("out"),
+                        help="directory for the picture (default: out/)")
     parser.add_argument("--no-plot", action="store_true", help="do not draw the graph")
     return parser.parse_args(argv)
 
@@ -42,7 +42,10 @@ def main(argv: list[str] | None = None) -> dict:
     b = tg.tensor(0.5, requires_grad=True, name="b")
 
     y_pred = w * x**2 + b  # x**2 needs no gradient: it is computed, not recorded
-    loss = (0.5 * (y_pred - y) ** 2).sum()
+    y_pred.name = "y_pred"  # names label the ops in the table and the picture
+    error = y_pred - y
+    error.name = "y_pred - y"
+    loss = (0.5 * error**2).sum()
     loss.name = "loss"
 
     print("The graph backward will walk (output at the top, inputs below it):\n")
