@@ -331,8 +331,7 @@ def _check_versions(node: Node) -> None:
                 "out-of-place form (x = x + 1 instead of x += 1), or modify a .clone() instead.")
 
 
-def _rule_inputs(node: Node, rule_reads: tuple[str, ...], g: Tensor, i: int,
-                 wrap) -> dict:
+def _rule_inputs(node: Node, rule_reads: tuple[str, ...], i: int, wrap) -> dict:
     """The keyword arguments a rule asks for, rebuilt as Tensors where needed."""
     kwargs = {}
     for name in rule_reads:
@@ -432,7 +431,7 @@ def _reverse_pass(roots, seeds, retain_graph, create_graph, capture, trace, wrap
                                           and parent not in runs):
                         continue
                     rule = node.op.rule(i)
-                    raw = rule.fn(g, **_rule_inputs(node, rule.reads, g, i, wrap))
+                    raw = rule.fn(g, **_rule_inputs(node, rule.reads, i, wrap))
                     gi = sum_to(raw, node.shapes[i])
                     if gi.dtype != node.dtypes[i]:
                         gi = gi.astype(node.dtypes[i])
