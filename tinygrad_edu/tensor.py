@@ -300,6 +300,7 @@ class Tensor:
                             f"{type(other).__name__}")
         self._check_writeable(symbol)
         if _mode.enabled and (self.requires_grad or other_t.requires_grad):
+            self._check_recordable(symbol)
             return self._become(apply(op, self, other_t), symbol)
         try:
             ufunc(self.data, other_t.data, out=self.data)
@@ -316,9 +317,8 @@ class Tensor:
             raise ValueError(f"in-place {symbol}: this tensor (shape {self.shape}) is a "
                              "read-only broadcast view made by expand(); clone() it first")
 
-    def _become(self, result: Tensor, symbol: str) -> Tensor:
-        """Recorded in-place update: store ``result`` in this tensor's memory and take
-        over its history, as PyTorch does for ``c += x`` on a non-leaf tensor."""
+    def _check_recordable(self, symbol: str) -> None:
+        """Can an in-place op on this tensor be recorded? (checked before computing it)"""
         if self.is_leaf and self.requires_grad:
             raise RuntimeError(
                 f"in-place {symbol} on a leaf tensor that requires grad (shape "
@@ -331,6 +331,10 @@ class Tensor:
                 "slice, transpose ...) while gradients are being recorded is not "
                 "supported: the other view's history would go stale. Use the out-of-"
                 "place form (x = x + y).")
+
+    def _become(self, result: Tensor, symbol: str) -> Tensor:
+        """Recorded in-place update: store ``result`` in this tensor's memory and take
+        over its history, as PyTorch does for ``c += x`` on a non-leaf tensor."""
         if result.shape != self.shape:
             raise ValueError(f"in-place {symbol}: the result has shape {result.shape} but "
                              f"the tensor has shape {self.shape}; an in-place op cannot "
@@ -366,6 +370,7 @@ class Tensor:
         """Set every element to 0 in place (``w.grad.zero_()``)."""
         self._check_writeable("zero_()")
         if _mode.enabled and self.requires_grad:
+            self._check_recordable("zero_()")
             return self._become(self.where(np.zeros(self.shape, dtype=bool), 0.0), "zero_()")
         self.data[...] = 0
         self._vc.n += 1
