@@ -927,3 +927,44 @@ def test_bare_no_grad_decorator():
 
     assert not f(tg.tensor([1.0], requires_grad=True)).requires_grad
     assert tg.is_grad_enabled()
+
+
+def test_backward_restores_the_garbage_collector():
+    """The reverse pass pauses the cyclic collector and switches it back on after,
+    also when backward raises; a collector already off stays off."""
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    assert gc.isenabled()
+    (x * x).sum().backward()
+    assert gc.isenabled()
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        y.backward()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        (x * 3).sum().backward()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_set_grad_enabled_as_a_block_and_as_a_decorator():
+    """with set_grad_enabled(False): restores the mode after the block; as a decorator
+    it applies per call and leaves the mode alone when the function is decorated."""
+    x = tg.tensor([1.0], requires_grad=True)
+    with tg.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert tg.is_grad_enabled()
+
+    @tg.set_grad_enabled(False)
+    def double(t):
+        return t * 2
+
+    assert tg.is_grad_enabled()  # decorating did not switch recording off
+    assert not double(x).requires_grad
+    assert tg.is_grad_enabled() and (x * 2).requires_grad
+    with tg.no_grad():
+        with tg.set_grad_enabled(True):
+            assert (x * 2).requires_grad
+        assert not tg.is_grad_enabled()
