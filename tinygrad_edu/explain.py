@@ -21,7 +21,7 @@ import numpy as np
 
 from .autograd import Node, TraceStep, run_backward
 from .tensor import Tensor
-from .viz import _count, _input_name, _short
+from .viz import _count, _short
 
 __all__ = ["BackwardRecord", "Row", "explain_backward"]
 
@@ -72,7 +72,7 @@ class BackwardRecord:
             for i, parent in enumerate(node.parents):
                 c = sent_by_input.get(i)
                 if c is None:  # a constant (parent None): backward ran no rule for it
-                    self.rows.append(Row(n, node, step.upstream.data, i, _input_name(node, i),
+                    self.rows.append(Row(n, node, step.upstream.data, i, node.op.input_name(i),
                                          f"constant {node.shapes[i]}", "", None, None, ()))
                     continue
                 if type(parent) is Node:
@@ -81,7 +81,7 @@ class BackwardRecord:
                         to += f" ({parent.out_name})"
                 else:
                     to = self._label(parent)
-                self.rows.append(Row(n, node, step.upstream.data, i, _input_name(node, i), to,
+                self.rows.append(Row(n, node, step.upstream.data, i, node.op.input_name(i), to,
                                      c.rule, c.grad.data, c.raw.shape, c.summed_axes))
 
     def _label(self, leaf: Tensor) -> str:

@@ -72,7 +72,8 @@ class Op:
         return self.rules[0] if self.variadic else self.rules[i]
 
     def input_name(self, i: int) -> str:
-        return "x" if self.variadic else "ab"[i]
+        """How rules and pictures call input i: a, b, or x0, x1, ... for cat."""
+        return f"x{i}" if self.variadic else "ab"[i]
 
     def __repr__(self) -> str:
         return f"Op({self.name})"

@@ -770,8 +770,6 @@ class Tensor:
                              f"{shape}; only size-1 axes can grow")
         return apply(ops.EXPAND, self, shape=shape)
 
-    expand_to = expand
-
     def __getitem__(self, key: Any) -> Tensor:
         """NumPy indexing: ints, slices, None, ..., integer and boolean arrays.
         Under backward, elements picked several times collect all their gradients."""

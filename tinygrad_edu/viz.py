@@ -117,10 +117,6 @@ def _collect(t: Tensor) -> _Graph:
     return _Graph(t, vertices, edges, constants, depth)
 
 
-def _input_name(node: Node, i: int) -> str:
-    """Input i as the rules in ops.py call it: a, b (or x0, x1 ... for cat)."""
-    return f"x{i}" if node.op.variadic else node.op.input_name(i)
-
 
 def _kind(v) -> str:
     if type(v) is Node:
@@ -140,7 +136,7 @@ def _box_lines(g: _Graph, k: int, show_values: bool, show_grads: bool) -> list[s
         lines = [f"[{k + 1}] {v.name}", f"{made}{v.op.name} → {v.out_shape}"]
         consts = g.constants.get(k, [])
         if consts:
-            lines.append("constant " + ", ".join(f"{_input_name(v, i)} {shape}"
+            lines.append("constant " + ", ".join(f"{v.op.input_name(i)} {shape}"
                                                  for i, shape in consts))
         if k == 0:  # the output itself: we hold its tensor, so we know its value
             name = g.root.name or "output"
@@ -179,7 +175,7 @@ def to_dot(tensor: Tensor, show_values: bool = True, show_grads: bool = True) ->
         out.append(f"  n{k} [label={_dot_quote(label)}, shape={shapes[kind]}, "
                    f'fillcolor="{colors[kind]}"];')
     for src, dst, i in g.edges:
-        out.append(f"  n{src} -> n{dst} [label={_dot_quote(_input_name(g.vertices[dst], i))}];")
+        out.append(f"  n{src} -> n{dst} [label={_dot_quote(g.vertices[dst].op.input_name(i))}];")
     out.append("}")
     return "\n".join(out) + "\n"
 
@@ -229,7 +225,7 @@ def to_text(tensor: Tensor, show_values: bool = True, show_grads: bool = True,
             break
         i, k, user, prefix, last = stack.pop()
         node = g.vertices[user]
-        head = prefix + ("└─ " if last else "├─ ") + _input_name(node, i) + ": "
+        head = prefix + ("└─ " if last else "├─ ") + node.op.input_name(i) + ": "
         if k is None:
             lines.append(head + f"constant {node.shapes[i]}")
             continue
@@ -411,7 +407,7 @@ def draw_graph(tensor: Tensor, path=None, show_values: bool = True, show_grads: 
         if len(node.parents) > 4:
             continue  # too many inputs (cat) for a label at each
         from_right = start[0] > end[0] + 1e-9  # put the label on the other side
-        ax.text(slot + (-0.06 if from_right else 0.06), end[1] + 0.09, _input_name(node, i),
+        ax.text(slot + (-0.06 if from_right else 0.06), end[1] + 0.09, node.op.input_name(i),
                 fontsize=7.5, color="#1f4e99", ha="right" if from_right else "left",
                 va="center", zorder=3)
 
