@@ -40,24 +40,21 @@ def numerical_grad(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6,
     """Central-difference gradient of ``sum(fn(*inputs) * grad_output)`` with respect
     to each input (``grad_output`` may be omitted when fn returns one number)."""
     leaves = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+    if grad_output is None and fn(*leaves).data.size != 1:
+        raise ValueError(f"numerical_grad: fn returned shape {fn(*leaves).shape}; pass "
+                         "grad_output (an array of that shape) to pick a direction")
     results = []
     for x in leaves:
         g = np.zeros(x.shape)
-        flat = x.data.reshape(-1)  # a view: writing it moves x
-        for k in range(flat.size):
-            old = flat[k]
-            flat[k] = old + eps
+        for idx in np.ndindex(x.shape):  # element by element, whatever the memory layout
+            old = x.data[idx]
+            x.data[idx] = old + eps
             up = _scalar(fn(*leaves), grad_output)
-            flat[k] = old - eps
+            x.data[idx] = old - eps
             down = _scalar(fn(*leaves), grad_output)
-            flat[k] = old
-            g.reshape(-1)[k] = (up - down) / (2 * eps)
+            x.data[idx] = old
+            g[idx] = (up - down) / (2 * eps)
         results.append(g)
-    if grad_output is None:
-        size = np.asarray(fn(*leaves).data).size
-        if size != 1:
-            raise ValueError(f"numerical_grad: fn returned shape {fn(*leaves).shape}; pass "
-                             "grad_output (an array of that shape) to pick a direction")
     return results
 
 
