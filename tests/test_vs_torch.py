@@ -89,7 +89,13 @@ def run(program, lib):
     for kind, index, args in steps:
         name, ours, theirs = (UNARY if kind == "unary" else BINARY)[index]
         fn = ours if lib == "tg" or theirs is None else theirs
-        pool.append(fn(*(pool[a] for a in args)))
+        operands = [pool[a] for a in args]
+        if kind == "binary":
+            try:
+                np.broadcast_shapes(tuple(operands[0].shape), tuple(operands[1].shape))
+            except ValueError:  # an earlier step changed a shape: pair the first with itself
+                operands = [operands[0], operands[0]]
+        pool.append(fn(*operands))
     out = pool[-1]
     weights = np.random.default_rng(len(steps)).standard_normal(tuple(out.shape))
     loss = (out * (tg.tensor(weights) if lib == "tg" else torch.tensor(weights))).sum()
