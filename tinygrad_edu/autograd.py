@@ -310,8 +310,9 @@ def broadcast_axes(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> tuple
         lead + k for k, n in enumerate(shape) if n == 1 and grad_shape[lead + k] != 1)
 
 
-def sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """Undo broadcasting: sum g over the axes that broadcasting added or stretched."""
+def sum_to(g, shape: tuple[int, ...]):
+    """Undo broadcasting: sum g (an array or a Tensor) over the axes that
+    broadcasting added or stretched."""
     if g.shape == shape:
         return g
     axes = broadcast_axes(g.shape, shape)
@@ -332,22 +333,32 @@ def _check_versions(node: Node) -> None:
 
 
 def _rule_inputs(node: Node, rule_reads: tuple[str, ...], i: int, wrap) -> dict:
-    """The keyword arguments a rule asks for, rebuilt as Tensors where needed."""
+    """The keyword arguments a rule asks for: plain arrays (``wrap=None``), or, to
+    record the backward pass, Tensors connected to the graph."""
     kwargs = {}
+    saved = node.saved
     for name in rule_reads:
-        if name == "out":
-            kwargs["out"] = wrap(node.saved["out"], node)
+        if name in saved:
+            if wrap is None:
+                kwargs[name] = saved[name]
+            elif name == "out":
+                kwargs["out"] = wrap(saved["out"], node)
+            else:
+                parent = node.parents["ab".index(name)]
+                if parent is not None and type(parent) is not Node:
+                    kwargs[name] = parent  # a leaf: itself, so 2nd derivatives reach it
+                else:
+                    kwargs[name] = wrap(saved[name], parent)
         elif name == "i":
             kwargs["i"] = i
-        elif name in node.saved:
-            parent = node.parents["ab".index(name)]
-            if parent is not None and type(parent) is not Node:
-                kwargs[name] = parent  # a leaf: itself, so 2nd derivatives reach it
-            else:
-                kwargs[name] = wrap(node.saved[name], parent)
         else:
             kwargs[name] = node.params[name]
     return kwargs
+
+
+def _array(x) -> np.ndarray:
+    """The NumPy array of a gradient, whichever kind of value the rule returned."""
+    return x if type(x) is np.ndarray else np.asarray(getattr(x, "data", x))
 
 
 def run_backward(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph: bool,
@@ -357,20 +368,29 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph:
 
     With ``capture=None`` gradients accumulate into leaves' ``.grad``. Otherwise
     ``capture`` maps each wanted leaf tensor or Node to its position; their
-    gradients are returned in a dict and no ``.grad`` is touched. If ``trace`` is a
-    list, one ``TraceStep`` per node is appended to it (see explain_backward).
+    gradients are returned in a dict (as Tensors) and no ``.grad`` is touched. If
+    ``trace`` is a list, one ``TraceStep`` per node is appended to it (see
+    explain_backward).
+
+    The rules run on plain NumPy arrays, unless ``create_graph=True``: then they run
+    on Tensors, so that the backward pass itself is recorded.
     """
     from .tensor import Tensor
 
+    if not create_graph:
+        seeds = [seed.data for seed in seeds]
     collecting = gc.isenabled()
     gc.disable()  # the graph has no reference cycles: nothing for the collector to find,
     # and its repeated scans of millions of live nodes would cost more than the pass
     try:
-        return _reverse_pass(roots, seeds, retain_graph, create_graph, capture, trace,
-                             Tensor._wrap)
+        captured = _reverse_pass(roots, seeds, retain_graph, create_graph, capture, trace,
+                                 Tensor._wrap)
     finally:
         if collecting:
             gc.enable()
+    if create_graph:
+        return captured
+    return {edge: Tensor._wrap(np.array(g), None) for edge, g in captured.items()}
 
 
 def _reverse_pass(roots, seeds, retain_graph, create_graph, capture, trace, wrap) -> dict:
@@ -390,8 +410,9 @@ def _reverse_pass(roots, seeds, retain_graph, create_graph, capture, trace, wrap
             if any(p is not None and (p in capture or p in runs) for p in node.parents):
                 runs.add(node)
     captured: dict = {}
+    rule_wrap = wrap if create_graph else None  # rules get Tensors, or plain arrays
 
-    def deliver(edge, gi: Tensor) -> None:
+    def deliver(edge, gi) -> None:
         if type(edge) is Node:
             grads[edge] = grads[edge] + gi if edge in grads else gi
         elif capture is not None:
@@ -424,27 +445,31 @@ def _reverse_pass(roots, seeds, retain_graph, create_graph, capture, trace, wrap
                         "but its saved values were freed after the first backward. Pass "
                         "retain_graph=True to the first .backward() (or grad()) call if "
                         "you need to go through the same graph again.")
-                _check_versions(node)
-                step = TraceStep(node, g, []) if trace is not None else None
+                if node.versions:
+                    _check_versions(node)
+                step = TraceStep(node, _array(g), []) if trace is not None else None
                 for i, parent in enumerate(node.parents):
                     if parent is None or (runs is not None and parent not in capture
                                           and parent not in runs):
                         continue
                     rule = node.op.rule(i)
-                    raw = rule.fn(g, **_rule_inputs(node, rule.reads, i, wrap))
-                    gi = sum_to(raw, node.shapes[i])
+                    raw = rule.fn(g, **_rule_inputs(node, rule.reads, i, rule_wrap))
+                    if rule_wrap is None and type(raw) is not np.ndarray:
+                        raw = np.asarray(raw)  # NumPy gives 0-d results as scalars
+                    shape = node.shapes[i]
+                    gi = raw if raw.shape == shape else sum_to(raw, shape)
                     if gi.dtype != node.dtypes[i]:
                         gi = gi.astype(node.dtypes[i])
-                    if anomaly and _nonfinite(gi.data) and not _nonfinite(g.data):
+                    if anomaly and _nonfinite(_array(gi)) and not _nonfinite(_array(g)):
                         raise AnomalyError(
-                            f"{node.name} produced {_count_bad(gi.data)} in the gradient of "
-                            f"input {i} (shape {node.shapes[i]}) from a finite upstream "
+                            f"{node.name} produced {_count_bad(_array(gi))} in the gradient "
+                            f"of input {i} (shape {shape}) from a finite upstream "
                             f"gradient (backward pass), by the rule {rule.text!r}. The op "
                             f"was created at\n  {node.created_at or UNKNOWN_SITE}")
                     if step is not None:
                         step.contributions.append(Contribution(
-                            i, rule.text, parent, raw, gi, broadcast_axes(raw.shape,
-                                                                          node.shapes[i])))
+                            i, rule.text, parent, _array(raw), _array(gi),
+                            broadcast_axes(raw.shape, shape)))
                     deliver(parent, gi)
                 if step is not None:
                     trace.append(step)
@@ -462,8 +487,8 @@ class Contribution:
     index: int  # which input of the node
     rule: str  # the rule's text from ops.py
     to: Node | Tensor  # the input's node, or the leaf tensor itself
-    raw: Tensor  # the rule's result, before broadcasting was undone
-    grad: Tensor  # what was delivered (summed to the input's shape)
+    raw: np.ndarray  # the rule's result, before broadcasting was undone
+    grad: np.ndarray  # what was delivered (summed to the input's shape)
     summed_axes: tuple[int, ...]  # axes of raw summed away by sum_to (empty: none)
 
 
@@ -472,19 +497,19 @@ class TraceStep:
     """One node of the reverse pass: its upstream gradient and its contributions."""
 
     node: Node
-    upstream: Tensor
+    upstream: np.ndarray
     contributions: list[Contribution]
 
 
-def _accumulate_leaf(leaf: Tensor, g: Tensor, create_graph: bool, wrap) -> None:
+def _accumulate_leaf(leaf: Tensor, g, create_graph: bool, wrap) -> None:
     """leaf.grad += g, as PyTorch: in place into the existing .grad when possible."""
     if leaf.grad is None:
         # a fresh array the leaf owns: g may be shared with other leaves or be a view
-        leaf.grad = g * 1.0 if create_graph else wrap(np.array(g.data), None)
+        leaf.grad = g * 1.0 if create_graph else wrap(np.array(g), None)
     elif create_graph or leaf.grad.requires_grad:
         leaf.grad = leaf.grad + g
     else:
-        np.add(leaf.grad.data, g.data, out=leaf.grad.data)
+        np.add(leaf.grad.data, g, out=leaf.grad.data)
         leaf.grad._vc.n += 1
 
 

@@ -72,7 +72,7 @@ class BackwardRecord:
             for i, parent in enumerate(node.parents):
                 c = sent_by_input.get(i)
                 if c is None:  # a constant (parent None): backward ran no rule for it
-                    self.rows.append(Row(n, node, step.upstream.data, i, node.op.input_name(i),
+                    self.rows.append(Row(n, node, step.upstream, i, node.op.input_name(i),
                                          f"constant {node.shapes[i]}", "", None, None, ()))
                     continue
                 if type(parent) is Node:
@@ -81,8 +81,8 @@ class BackwardRecord:
                         to += f" ({parent.out_name})"
                 else:
                     to = self._label(parent)
-                self.rows.append(Row(n, node, step.upstream.data, i, node.op.input_name(i), to,
-                                     c.rule, c.grad.data, c.raw.shape, c.summed_axes))
+                self.rows.append(Row(n, node, step.upstream, i, node.op.input_name(i), to,
+                                     c.rule, c.grad, c.raw.shape, c.summed_axes))
 
     def _label(self, leaf: Tensor) -> str:
         """A leaf's name, or "leaf1", "leaf2" ... for leaves without one."""
@@ -98,7 +98,7 @@ class BackwardRecord:
 
     def total(self, leaf: Tensor) -> np.ndarray:
         """The sum of every contribution sent to ``leaf``: its gradient from this pass."""
-        parts = [c.grad.data for step in self.steps for c in step.contributions
+        parts = [c.grad for step in self.steps for c in step.contributions
                  if c.to is leaf]
         if not parts:
             raise KeyError(f"no gradient was sent to this tensor (shape {leaf.shape}) "

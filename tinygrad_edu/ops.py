@@ -18,9 +18,13 @@ How to read an entry::
   backward and checks that none was changed in place before it is used.
 * Rules read ``g * (local derivative)``: the derivative is built first, so at most
   two full-size temporaries are alive at once.
-* Rules are written with Tensor operations, never raw arrays, so with
-  ``create_graph=True`` the backward pass is recorded too and can be differentiated
-  again. Plain arrays appear only as constants (masks), which have no derivative.
+* One rule, two kinds of values. A plain ``backward()`` calls the rules on NumPy
+  arrays (fast: nothing is recorded). With ``create_graph=True`` it calls the same
+  rules on Tensors, so the backward pass is recorded too and can be differentiated
+  again. Rules therefore use only what both understand: the operators
+  (``+ - * / ** @``, indexing), ``.reshape``, ``.sum``, ``.astype``, ``.shape``,
+  ``.dtype``, and the few helpers below (``log``, ``where``, ``expand`` ...). Masks
+  are constants made from ``value(x)``, the plain array, and have no derivative.
 
 Composite ops (``a - b`` is primitive for speed, but ``sigmoid``, ``softmax``,
 ``mean``, ``logsumexp``, 1-D ``matmul`` ...) are built from these in ``tensor.py``
@@ -79,6 +83,47 @@ class Op:
         return f"Op({self.name})"
 
 
+# --- what rules may call besides the operators ---------------------------------------
+# Each works on a NumPy array (plain backward) and on a Tensor (create_graph=True).
+
+
+def _is_array(x) -> bool:
+    return isinstance(x, (np.ndarray, np.generic))
+
+
+def value(x) -> np.ndarray:
+    """The plain array of x (for masks and other constants: no derivative flows)."""
+    return x if _is_array(x) else x.data
+
+
+def log(x):
+    return np.log(x) if _is_array(x) else x.log()
+
+
+def where(condition: np.ndarray, x, y: float):
+    """x where condition holds, else the number y."""
+    return np.where(condition, x, y) if _is_array(x) else x.where(condition, y)
+
+
+def expand(x, shape: tuple[int, ...]):
+    """Broadcast x to shape (a view: nothing is copied)."""
+    return np.broadcast_to(x, shape) if _is_array(x) else x.expand(shape)
+
+
+def permute(x, axes: tuple[int, ...]):
+    return np.transpose(x, axes) if _is_array(x) else x.permute(axes)
+
+
+def mT(x):
+    """x with its last two axes swapped (the transpose of each matrix)."""
+    return np.swapaxes(x, -1, -2) if _is_array(x) else x.mT
+
+
+def scatter_into(x, key, shape: tuple[int, ...]):
+    """zeros(shape) with x added at [key]; repeated indices accumulate."""
+    return _scatter_forward(x, key, shape) if _is_array(x) else x.scatter_into(key, shape)
+
+
 # --- small helpers the longer rules share --------------------------------------------
 
 
@@ -99,20 +144,21 @@ def _keep_reduced_dims(t, axis: tuple[int, ...], keepdims: bool):
 
 def _sum_grad(g, axis, keepdims, shape):
     # d(sum a)/da_j = 1: every summed element receives g (a broadcast view, no copy)
-    return _keep_reduced_dims(g, axis, keepdims).expand(shape)
+    return expand(_keep_reduced_dims(g, axis, keepdims), shape)
 
 
 def _extremum_grad(g, a, out, axis, keepdims):
     # d(max a)/da_j = 1/k for each of the k elements that equal the max, 0 elsewhere
-    out_kept = out.data if keepdims else np.expand_dims(out.data, axis)
-    hits = _mask(a.data == out_kept, a)
+    out_kept = value(out) if keepdims else np.expand_dims(value(out), axis)
+    hits = _mask(value(a) == out_kept, a)
     share = hits / hits.sum(axis=axis, keepdims=True)
     return _keep_reduced_dims(g, axis, keepdims) * share
 
 
 def _maximum_grad(g, a, b):
     # d max(a,b)/da = 1 where a > b, 1/2 where a == b (ties split evenly), 0 elsewhere
-    return g * (_mask(a.data > b.data, a) + 0.5 * _mask(a.data == b.data, a))
+    a, b = value(a), value(b)
+    return g * (_mask(a > b, a) + 0.5 * _mask(a == b, a))
 
 
 def _matmul_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -126,12 +172,12 @@ def _matmul_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _matmul_grad_a(g, b):
     # d(a@b)/da: g @ b^T (batch dims that were broadcast are summed by the engine)
-    return g @ b.mT
+    return g @ mT(b)
 
 
 def _matmul_grad_b(g, a):
     # d(a@b)/db: a^T @ g
-    return a.mT @ g
+    return mT(a) @ g
 
 
 def _scatter_forward(a: np.ndarray, key, shape) -> np.ndarray:
@@ -156,9 +202,9 @@ def _clip_grad(g, a, low, high):
     # d clip(a, lo, hi)/da = 1 where lo <= a <= hi (ends included, as PyTorch), else 0
     inside = np.ones(a.shape, dtype=bool)
     if low is not None:
-        inside &= a.data >= low
+        inside &= value(a) >= low
     if high is not None:
-        inside &= a.data <= high
+        inside &= value(a) <= high
     return g * _mask(inside, a)
 
 
@@ -183,7 +229,7 @@ DIV = Op("div", np.divide,
 
 POW = Op("pow", np.power,
          Rule("d(a^b)/da = b*a^(b-1)", lambda g, a, b: g * (b * a ** (b - 1))),
-         Rule("d(a^b)/db = a^b*log(a)", lambda g, a, out: g * (out * a.log())))
+         Rule("d(a^b)/db = a^b*log(a)", lambda g, a, out: g * (out * log(a))))
 
 MAXIMUM = Op("maximum", np.maximum,
              Rule("d max(a,b)/da = [a>b] + [a==b]/2", _maximum_grad),
@@ -191,8 +237,8 @@ MAXIMUM = Op("maximum", np.maximum,
                   lambda g, a, b: _maximum_grad(g, b, a)))
 
 WHERE = Op("where", lambda a, b, cond: np.where(cond, a, b),
-           Rule("d where(c,a,b)/da = [c]", lambda g, cond: g.where(cond, 0.0)),
-           Rule("d where(c,a,b)/db = [not c]", lambda g, cond: g.where(~cond, 0.0)))
+           Rule("d where(c,a,b)/da = [c]", lambda g, cond: where(cond, g, 0.0)),
+           Rule("d where(c,a,b)/db = [not c]", lambda g, cond: where(~cond, g, 0.0)))
 
 # Elementwise, one input
 
@@ -210,14 +256,14 @@ SQRT = Op("sqrt", np.sqrt,
                lambda g, out: g * 0.5 / out))
 
 ABS = Op("abs", np.abs,
-         Rule("d|a|/da = sign(a)  (0 at a=0)", lambda g, a: g * np.sign(a.data)))
+         Rule("d|a|/da = sign(a)  (0 at a=0)", lambda g, a: g * np.sign(value(a))))
 
 TANH = Op("tanh", np.tanh,
           Rule("d tanh(a)/da = 1 - tanh(a)^2 = 1 - out^2", lambda g, out: g * (1 - out * out)))
 
 RELU = Op("relu", lambda a: np.maximum(a, 0),
           Rule("d relu(a)/da = [a > 0]  (0 at a=0)",
-               lambda g, out: g * _mask(out.data > 0, out)))
+               lambda g, out: g * _mask(value(out) > 0, out)))
 
 CLIP = Op("clip", _clip_forward,
           Rule("d clip(a,lo,hi)/da = [lo <= a <= hi]", _clip_grad))
@@ -250,7 +296,7 @@ RESHAPE = Op("reshape", lambda a, shape, in_shape: a.reshape(shape),
 
 PERMUTE = Op("permute", lambda a, axes: a.transpose(axes),
              Rule("d permute(a)/da: permute g back",
-                  lambda g, axes: g.permute(tuple(np.argsort(axes)))),
+                  lambda g, axes: permute(g, tuple(np.argsort(axes)))),
              view=True)
 
 EXPAND = Op("expand", lambda a, shape: np.broadcast_to(a, shape),
@@ -259,7 +305,7 @@ EXPAND = Op("expand", lambda a, shape: np.broadcast_to(a, shape),
 
 INDEX = Op("index", lambda a, key, in_shape: a[key],
            Rule("d a[key]/da: g added into zeros at [key]",
-                lambda g, key, in_shape: g.scatter_into(key, in_shape)),
+                lambda g, key, in_shape: scatter_into(g, key, in_shape)),
            view=True)
 
 SCATTER = Op("scatter", _scatter_forward,
