@@ -194,7 +194,7 @@ class Node:
     """
 
     __slots__ = ("op", "parents", "params", "shapes", "dtypes", "out_shape", "out_name",
-                 "saved", "versions", "freed", "created_at", "__weakref__")
+                 "saved", "versions", "created_at", "__weakref__")
 
     def __init__(self, op: Op, parents: tuple, params: dict, shapes: tuple, dtypes: tuple,
                  out_shape: tuple, saved: dict, versions: tuple) -> None:
@@ -207,8 +207,12 @@ class Node:
         self.out_name = None  # the name given to the output tensor, for pictures
         self.saved = saved  # name -> ndarray, exactly what the needed rules read
         self.versions = versions  # (name, Version, n at save time) per saved array
-        self.freed = False
         self.created_at = user_code_line() if _mode.anomaly else None
+
+    @property
+    def freed(self) -> bool:
+        """True once a backward (without retain_graph) dropped the saved values."""
+        return self.saved is None
 
     @property
     def name(self) -> str:
@@ -230,7 +234,6 @@ class Node:
         """Drop the saved values (after a backward without retain_graph)."""
         self.saved = None
         self.versions = ()
-        self.freed = True
 
 
 _SAVES: dict = {}  # (op, bitmask of inputs that need grad) -> names of values to keep
@@ -238,30 +241,32 @@ _SAVES: dict = {}  # (op, bitmask of inputs that need grad) -> names of values t
 
 def _saves(op: Op, needs: int) -> tuple[str, ...]:
     """The inputs ("a", "b") and/or "out" that the rules of the needed inputs read."""
-    key = (op, needs)
-    if key not in _SAVES:
+    try:
+        return _SAVES[op, needs]
+    except KeyError:
         reads = set()
         for i in range(needs.bit_length()):
             if needs >> i & 1:
                 reads.update(op.rule(i).reads)
-        _SAVES[key] = tuple(sorted(reads & {"a", "b", "out"}))
-    return _SAVES[key]
+        _SAVES[op, needs] = names = tuple(sorted(reads & {"a", "b", "out"}))
+        return names
 
 
 def record(op: Op, inputs: Sequence[Tensor], out_data: np.ndarray, out_version: Version,
            params: dict) -> Node:
     """Build the Node for ``out = op(*inputs)``, saving only what needed rules read."""
-    parents, shapes, dtypes, needs = [], [], [], 0
-    for i, t in enumerate(inputs):
-        shapes.append(t.data.shape)
-        dtypes.append(t.data.dtype)
+    parents, shapes, dtypes, needs, bit = [], [], [], 0, 1
+    for t in inputs:
+        data = t.data
+        shapes.append(data.shape)
+        dtypes.append(data.dtype)
         if t.requires_grad:
             parents.append(t.grad_fn or t)  # its own node, or the leaf itself
-            needs |= 1 << i
+            needs |= bit
         else:
             parents.append(None)
-    saved = {}
-    versions = []
+        bit <<= 1
+    saved, versions = {}, []
     for name in _saves(op, needs):
         if name == "out":
             array, counter = out_data, out_version
@@ -439,7 +444,7 @@ def _reverse_pass(roots, seeds, retain_graph, create_graph, capture, trace, wrap
                         captured[node] = g
                     if node not in runs:
                         continue
-                if node.freed:
+                if node.saved is None:  # freed by an earlier backward
                     raise RuntimeError(
                         f"{node.name}: trying to backward through the graph a second time, "
                         "but its saved values were freed after the first backward. Pass "
