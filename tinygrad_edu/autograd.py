@@ -458,7 +458,10 @@ def _reverse_pass(roots, seeds, retain_graph, create_graph, capture, trace, wrap
                                           and parent not in runs):
                         continue
                     rule = node.op.rule(i)
-                    raw = rule.fn(g, **_rule_inputs(node, rule.reads, i, rule_wrap))
+                    if rule.reads:
+                        raw = rule.fn(g, **_rule_inputs(node, rule.reads, i, rule_wrap))
+                    else:
+                        raw = rule.fn(g)  # e.g. d(a+b)/da = 1: nothing to look up
                     if rule_wrap is None and type(raw) is not np.ndarray:
                         raw = np.asarray(raw)  # NumPy gives 0-d results as scalars
                     shape = node.shapes[i]

@@ -393,9 +393,10 @@ class Tensor:
     # --- arithmetic: one apply() each ---------------------------------------------------
 
     def _binary(self, op: Op, other: Any, reflected: bool = False) -> Tensor:
-        other = _operand(other, self)
-        if other is NotImplemented:
-            return NotImplemented
+        if type(other) is not Tensor:
+            other = _operand(other, self)
+            if other is NotImplemented:
+                return NotImplemented
         return apply(op, other, self) if reflected else apply(op, self, other)
 
     def __add__(self, other: Any) -> Tensor:
