@@ -4,7 +4,9 @@ For every case and hypothesis-drawn shapes and values:
   * forward equals NumPy;
   * backward equals central finite differences in float64, for a random upstream
     gradient (gradcheck);
-  * second derivatives equal finite differences of the first (gradgradcheck).
+  * second derivatives equal finite differences of the first (gradgradcheck);
+  * the rules give the same gradients on plain arrays (backward) and on Tensors
+    (create_graph=True).
 A test fails when an op in ``ops.py`` has no case here.
 """
 
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 
 import tinygrad_edu as tg
 from tinygrad_edu import ops
+from tinygrad_edu.autograd import grad as autograd_grad
 from tinygrad_edu.gradcheck import gradcheck, gradgradcheck
 
 from . import strategies as S
@@ -269,6 +272,24 @@ def test_backward_matches_finite_differences(case, data, seed):
     arrays, params = case.draw_inputs(data.draw)
     gradcheck(lambda *xs: case.fn(*xs, **params), *arrays, eps=case.eps, seed=seed,
               atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+@settings(max_examples=10, **SETTINGS)
+@given(data=st.data(), seed=st.integers(0, 2**16))
+def test_rules_agree_on_arrays_and_on_tensors(case, data, seed):
+    """A plain backward runs the rules on NumPy arrays; create_graph=True runs the same
+    rules on Tensors (recorded). Both must give the same gradients, for every op."""
+    arrays, params = case.draw_inputs(data.draw)
+    xs = [tg.tensor(a, requires_grad=True) for a in arrays]
+    out = case.fn(*xs, **params)
+    v = tg.tensor(np.random.default_rng(seed).standard_normal(out.shape))
+    plain = autograd_grad(out, xs, v, retain_graph=True)
+    recorded = autograd_grad(out, xs, v, create_graph=True)
+    for p, r in zip(plain, recorded):
+        assert not p.requires_grad
+        assert type(p.data) is np.ndarray and p.shape == r.shape and p.dtype == r.dtype
+        np.testing.assert_allclose(p.data, r.data, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.smooth], ids=[c.name for c in CASES
