@@ -94,17 +94,18 @@ def apply(op: Op, *inputs: Tensor, **params: Any) -> Tensor:
         out = np.asarray(out)  # full reductions return NumPy scalars
     if _mode.anomaly is True:
         check_forward(op, inputs, out)
-    result = Tensor._wrap(out, None)
     if op.view and np.may_share_memory(out, inputs[0].data):
-        result._vc = inputs[0]._vc  # a view changes when its base changes, and back
-        result._vc.has_views = True
+        version = inputs[0]._vc  # a view changes when its base changes, and back
+        version.has_views = True
+    else:
+        version = Version()
+    grad_fn = None
     if _mode.enabled:
         for t in inputs:
             if t.requires_grad:
-                result.grad_fn = record(op, inputs, out, result._vc, params)
-                result.requires_grad = True
+                grad_fn = record(op, inputs, out, version, params)
                 break
-    return result
+    return Tensor._wrap(out, grad_fn, version)
 
 
 class Tensor:
@@ -130,7 +131,8 @@ class Tensor:
         self._vc = Version()
 
     @classmethod
-    def _wrap(cls, data: np.ndarray, grad_fn: Node | None) -> Tensor:
+    def _wrap(cls, data: np.ndarray, grad_fn: Node | None,
+              version: Version | None = None) -> Tensor:
         """Fast internal constructor: ``data`` is already a proper array."""
         t = object.__new__(cls)
         t.data = data
@@ -138,7 +140,7 @@ class Tensor:
         t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None
         t._name = None
-        t._vc = Version()
+        t._vc = Version() if version is None else version
         return t
 
     # --- what it is ------------------------------------------------------------------
