@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .ops import Op
+from .ops import Op, value
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -361,11 +361,6 @@ def _rule_inputs(node: Node, rule_reads: tuple[str, ...], i: int, wrap) -> dict:
     return kwargs
 
 
-def _array(x) -> np.ndarray:
-    """The NumPy array of a gradient, whichever kind of value the rule returned."""
-    return x if type(x) is np.ndarray else np.asarray(getattr(x, "data", x))
-
-
 def run_backward(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph: bool,
                  create_graph: bool, capture: dict | None = None,
                  trace: list | None = None) -> dict:
@@ -452,7 +447,7 @@ def _reverse_pass(roots, seeds, retain_graph, create_graph, capture, trace, wrap
                         "you need to go through the same graph again.")
                 if node.versions:
                     _check_versions(node)
-                step = TraceStep(node, _array(g), []) if trace is not None else None
+                step = TraceStep(node, value(g), []) if trace is not None else None
                 for i, parent in enumerate(node.parents):
                     if parent is None or (runs is not None and parent not in capture
                                           and parent not in runs):
@@ -468,15 +463,15 @@ def _reverse_pass(roots, seeds, retain_graph, create_graph, capture, trace, wrap
                     gi = raw if raw.shape == shape else sum_to(raw, shape)
                     if gi.dtype != node.dtypes[i]:
                         gi = gi.astype(node.dtypes[i])
-                    if anomaly and _nonfinite(_array(gi)) and not _nonfinite(_array(g)):
+                    if anomaly and _nonfinite(value(gi)) and not _nonfinite(value(g)):
                         raise AnomalyError(
-                            f"{node.name} produced {_count_bad(_array(gi))} in the gradient "
+                            f"{node.name} produced {_count_bad(value(gi))} in the gradient "
                             f"of input {i} (shape {shape}) from a finite upstream "
                             f"gradient (backward pass), by the rule {rule.text!r}. The op "
                             f"was created at\n  {node.created_at or UNKNOWN_SITE}")
                     if step is not None:
                         step.contributions.append(Contribution(
-                            i, rule.text, parent, _array(raw), _array(gi),
+                            i, rule.text, parent, value(raw), value(gi),
                             broadcast_axes(raw.shape, shape)))
                     deliver(parent, gi)
                 if step is not None:
