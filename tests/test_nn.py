@@ -249,6 +249,18 @@ def test_linear_computes_x_w_transpose_plus_b():
         nn.Linear(0, 2)
 
 
+def test_linear_weight_gradient_is_laid_out_like_the_weight():
+    """x @ W.T multiplies by a transposed view; W's gradient must still come out in
+    W's own (row-major) layout, or every update would need a slow strided copy."""
+    layer = nn.Linear(6, 4)
+    x = np.random.default_rng(1).standard_normal((5, 6))
+    for _ in range(2):  # the first gradient, then one accumulated into it
+        layer(tg.tensor(x)).sum().backward()
+    grad = layer.weight.grad.data
+    assert grad.flags.c_contiguous and grad.shape == (4, 6)
+    np.testing.assert_allclose(grad, 2 * np.ones((5, 4)).T @ x, rtol=1e-12)
+
+
 def test_linear_default_init_follows_pytorch():
     # weight: kaiming_uniform_(a=sqrt(5)) -> U(-1/sqrt(fan_in), 1/sqrt(fan_in)); bias too
     tg.manual_seed(0)

@@ -83,6 +83,13 @@ def matmul_shapes(draw, vector_a=False, vector_b=False):
     return [S.values(draw, sa), S.values(draw, sb)], {}
 
 
+def matmul_shapes_b_transposed(draw):
+    """a and b for a @ b.mT: b is given as (..., m, k), so the matmul sees a transposed
+    (column-major) view, as with nn.Linear's weight."""
+    (a, b), params = matmul_shapes(draw)
+    return [a, np.ascontiguousarray(np.swapaxes(b, -1, -2))], params
+
+
 def reshaped(draw):
     shape = S.shape(draw)
     size = int(np.prod(shape))
@@ -205,6 +212,8 @@ CASES = [
     Case("logsumexp", "composite", lambda a, axis, keepdims: a.logsumexp(axis, keepdims),
          np_logsumexp, reduction()),
     Case("matmul", "matmul", lambda a, b: a @ b, np.matmul, matmul_shapes),
+    Case("matmul, b transposed", "composite", lambda a, b: a @ b.mT,
+         lambda a, b: np.matmul(a, np.swapaxes(b, -1, -2)), matmul_shapes_b_transposed),
     Case("matmul 1-D @ N-D", "composite", lambda a, b: a @ b, np.matmul,
          lambda d: matmul_shapes(d, vector_a=True)),
     Case("matmul N-D @ 1-D", "composite", lambda a, b: a.matmul(b), np.matmul,

@@ -161,10 +161,11 @@ def _maximum_grad(g, a, b):
     return g * (_mask(a > b, a) + 0.5 * _mask(a == b, a))
 
 
-def _matmul_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _matmul_forward(a: np.ndarray, b: np.ndarray, b_column_major: bool) -> np.ndarray:
     """a @ b. With an inner dimension of 1 every entry is one product a_i1 * b_1j (an
     outer product), which NumPy's broadcast multiply computes several times faster
-    than its matmul does for that shape; the numbers are the same."""
+    than its matmul does for that shape; the numbers are the same. (b_column_major
+    is for the backward rule only.)"""
     if a.shape[-1] == 1:
         return np.multiply(a, b)
     return np.matmul(a, b)
@@ -175,9 +176,11 @@ def _matmul_grad_a(g, b):
     return g @ mT(b)
 
 
-def _matmul_grad_b(g, a):
-    # d(a@b)/db: a^T @ g
-    return mT(a) @ g
+def _matmul_grad_b(g, a, b_column_major):
+    # d(a@b)/db: a^T @ g. If b is stored column by column (a transposed view, like
+    # nn.Linear's W.T), the same numbers are computed as (g^T @ a)^T, which comes out
+    # laid out like b: b's gradient then needs no slow strided copy (as in PyTorch).
+    return mT(mT(g) @ a) if b_column_major else mT(a) @ g
 
 
 def _scatter_forward(a: np.ndarray, key, shape) -> np.ndarray:

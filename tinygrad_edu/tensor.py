@@ -658,7 +658,8 @@ class Tensor:
             except ValueError:
                 raise ValueError(f"matmul: batch dimensions of shapes {a.shape} and "
                                  f"{b.shape} do not broadcast") from None
-        return apply(ops.MATMUL, a, b)
+        strides = b.data.strides
+        return apply(ops.MATMUL, a, b, b_column_major=strides[-1] > strides[-2])
 
     def mm(self, other: Any) -> Tensor:
         """Product of two 2-D matrices (PyTorch's mm; no broadcasting)."""
