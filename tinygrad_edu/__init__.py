@@ -61,9 +61,6 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001
     return as_tensor(x).abs()
 
 
-
-
-
 def sum(x: Tensor, *args, **kwargs) -> Tensor:  # noqa: A001
     return as_tensor(x).sum(*args, **kwargs)
 
@@ -101,8 +98,6 @@ def clip(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
 
 
 clamp = clip
-
-
 
 
 def logsumexp(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:

@@ -445,22 +445,18 @@ def _reverse_pass(roots, seeds, retain_graph, create_graph, capture, trace, wrap
                         "but its saved values were freed after the first backward. Pass "
                         "retain_graph=True to the first .backward() (or grad()) call if "
                         "you need to go through the same graph again.")
-                if node.versions:
-                    _check_versions(node)
+                _check_versions(node)
                 step = TraceStep(node, value(g), []) if trace is not None else None
                 for i, parent in enumerate(node.parents):
                     if parent is None or (runs is not None and parent not in capture
                                           and parent not in runs):
                         continue
                     rule = node.op.rule(i)
-                    if rule.reads:
-                        raw = rule.fn(g, **_rule_inputs(node, rule.reads, i, rule_wrap))
-                    else:
-                        raw = rule.fn(g)  # e.g. d(a+b)/da = 1: nothing to look up
+                    raw = rule.fn(g, **_rule_inputs(node, rule.reads, i, rule_wrap))
                     if rule_wrap is None and type(raw) is not np.ndarray:
                         raw = np.asarray(raw)  # NumPy gives 0-d results as scalars
                     shape = node.shapes[i]
-                    gi = raw if raw.shape == shape else sum_to(raw, shape)
+                    gi = sum_to(raw, shape)
                     if gi.dtype != node.dtypes[i]:
                         gi = gi.astype(node.dtypes[i])
                     if anomaly and _nonfinite(value(gi)) and not _nonfinite(value(g)):
@@ -556,7 +552,5 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
             raise RuntimeError(
                 f"grad: input {k} (shape {t.shape}) was not used to compute the outputs; "
                 "pass allow_unused=True to get None for it")
-        if g is not None and not create_graph:
-            g = g.detach()
-        results.append(g)
+        results.append(g)  # without create_graph: fresh tensors, not in any graph
     return tuple(results)

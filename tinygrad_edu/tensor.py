@@ -395,10 +395,9 @@ class Tensor:
     # --- arithmetic: one apply() each ---------------------------------------------------
 
     def _binary(self, op: Op, other: Any, reflected: bool = False) -> Tensor:
-        if type(other) is not Tensor:
-            other = _operand(other, self)
-            if other is NotImplemented:
-                return NotImplemented
+        other = _operand(other, self)
+        if other is NotImplemented:
+            return NotImplemented
         return apply(op, other, self) if reflected else apply(op, self, other)
 
     def __add__(self, other: Any) -> Tensor:
@@ -671,8 +670,7 @@ class Tensor:
             raise ValueError(f"mm: both operands must be 2-D matrices, got shapes "
                              f"{self.shape} and {other_t.shape}; use matmul (@) for other "
                              "shapes")
-        other = other_t
-        return self.matmul(other)
+        return self.matmul(other_t)
 
     def dot(self, other: Any) -> Tensor:
         return self.matmul(other)
