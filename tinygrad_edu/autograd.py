@@ -453,8 +453,6 @@ def _reverse_pass(roots, seeds, retain_graph, create_graph, capture, trace, wrap
                         continue
                     rule = node.op.rule(i)
                     raw = rule.fn(g, **_rule_inputs(node, rule.reads, i, rule_wrap))
-                    if rule_wrap is None and type(raw) is not np.ndarray:
-                        raw = np.asarray(raw)  # NumPy gives 0-d results as scalars
                     shape = node.shapes[i]
                     gi = sum_to(raw, shape)
                     if gi.dtype != node.dtypes[i]:
