@@ -19,8 +19,19 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from tinygrad_edu import _validate
 from tinygrad_edu.models import DivergenceError
+
+
+def _option(check: Callable[[Any], Any], value: Any) -> Any:
+    """Run a check of tinygrad_edu._validate on an option's value; its ValueError
+    becomes argparse's usage error (exit status 2, "argument --lr: must be ...")."""
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def positive_int(text: str) -> int:
@@ -29,9 +40,7 @@ def positive_int(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+    return _option(_validate.positive_int, value)
 
 
 def positive_float(text: str) -> float:
@@ -40,9 +49,7 @@ def positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
-    return value
+    return _option(_validate.positive_number, value)
 
 
 def make_parser(doc: str, epochs: int, lr: float, seed: int) -> argparse.ArgumentParser:

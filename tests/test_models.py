@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_edu as tg
+from tinygrad_edu._validate import positive_int, positive_number
 from tinygrad_edu.data import BatchIterator
 from tinygrad_edu.models import (
     DivergenceError,
@@ -355,6 +356,38 @@ def test_linear_bad_input_is_a_value_error(call, message):
 def test_bad_model_arguments_are_value_errors(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+# --- the shared checks of counts and rates (tinygrad_edu/_validate.py) -------------------
+
+
+def test_positive_checks_accept_python_and_numpy_numbers():
+    assert positive_int(np.int64(3), "epochs", "fit") == 3
+    assert type(positive_int(np.int64(3), "epochs", "fit")) is int
+    assert positive_number(np.float32(0.5), "lr", "SGD") == 0.5
+    assert type(positive_number(2, "lr", "SGD")) is float
+
+
+@pytest.mark.parametrize("check, value, message", [
+    (positive_int, 0, "fit: epochs must be a positive int, got 0$"),
+    (positive_int, True, "fit: epochs must be a positive int, got True$"),
+    (positive_int, 2.0, "fit: epochs must be a positive int, got 2.0$"),
+    (positive_int, np.ones(2, dtype=int), "fit: epochs must be a positive int"),
+    (positive_number, -1, "fit: epochs must be a positive number, got -1$"),
+    (positive_number, np.float64(-0.5), "got -0.5$"),  # not np.float64(-0.5)
+    (positive_number, float("nan"), "must be a positive number, got nan$"),
+    (positive_number, float("inf"), "must be a finite positive number, got inf$"),
+    (positive_number, False, "must be a positive number, got False$"),
+    (positive_number, "1", "must be a positive number, got '1'$"),
+])
+def test_positive_checks_say_where_what_and_what_they_got(check, value, message):
+    with pytest.raises(ValueError, match=message):
+        check(value, "epochs", "fit")
+
+
+def test_positive_checks_without_a_name():
+    with pytest.raises(ValueError, match="^must be a positive int, got -3$"):
+        positive_int(-3)
 
 
 # --- the mini-batch iterator (the MXNet article's data_iter) ---------------------------

@@ -300,10 +300,10 @@ def leaf():
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda: SGD([leaf()], lr=0), "lr must be > 0"),
-    (lambda: SGD([leaf()], lr=-0.1), "lr must be > 0"),
-    (lambda: SGD([leaf()], lr=float("nan")), "lr must be finite"),
-    (lambda: SGD([leaf()], lr="0.1"), "lr must be a number"),
+    (lambda: SGD([leaf()], lr=0), "SGD: lr must be a positive number, got 0$"),
+    (lambda: SGD([leaf()], lr=-0.1), "lr must be a positive number, got -0.1"),
+    (lambda: SGD([leaf()], lr=float("nan")), "lr must be a positive number, got nan"),
+    (lambda: SGD([leaf()], lr="0.1"), "lr must be a positive number, got '0.1'"),
     (lambda: SGD([leaf()], lr=0.1, momentum=-0.5), "momentum must be >= 0"),
     (lambda: SGD([leaf()], lr=0.1, weight_decay=-1), "weight_decay must be >= 0"),
     (lambda: SGD([leaf()], lr=0.1, nesterov=True), "nesterov=True needs a momentum"),
@@ -315,7 +315,7 @@ def leaf():
     (lambda: SGD([{"params": []}], lr=0.1), "empty 'params'"),
     (lambda: SGD([{"params": [leaf()], "betas": (0.9, 0.9)}], lr=0.1), "unknown setting"),
     (lambda: SGD([{"weights": [leaf()]}], lr=0.1), "'params' entry"),
-    (lambda: Adam([leaf()], lr=0), "lr must be > 0"),
+    (lambda: Adam([leaf()], lr=0), "Adam: lr must be a positive number"),
     (lambda: Adam([leaf()], betas=(1.0, 0.999)), r"betas\[0\] must be in \[0, 1\)"),
     (lambda: Adam([leaf()], betas=(0.9, -0.1)), r"betas\[1\] must be in \[0, 1\)"),
     (lambda: Adam([leaf()], betas=(0.9,)), "betas must be a pair"),
@@ -336,8 +336,8 @@ def test_the_same_parameter_twice_is_an_error():
 @pytest.mark.parametrize("make, message", [
     (lambda opt: StepLR(opt, step_size=0), "step_size must be a positive int"),
     (lambda opt: StepLR(opt, step_size=1.5), "step_size must be a positive int"),
-    (lambda opt: StepLR(opt, step_size=10, gamma=0), "gamma must be > 0"),
-    (lambda opt: ExponentialLR(opt, gamma=-0.5), "gamma must be > 0"),
+    (lambda opt: StepLR(opt, step_size=10, gamma=0), "gamma must be a positive number"),
+    (lambda opt: ExponentialLR(opt, gamma=-0.5), "gamma must be a positive number"),
     (lambda opt: ExponentialLR("SGD", gamma=0.5), "expected an optimizer"),
 ])
 def test_bad_scheduler_arguments_are_value_errors(make, message):

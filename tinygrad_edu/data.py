@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ._validate import positive_int
 from .tensor import Tensor
 
 
@@ -41,14 +42,11 @@ class BatchIterator:
                              f"{len(self.y)}; they must have one row per example")
         if len(self.x) == 0:
             raise ValueError("BatchIterator: there are no examples (x has 0 rows)")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-                or batch_size < 1:
-            raise ValueError(f"BatchIterator: batch_size must be a positive int, got "
-                             f"{batch_size!r}")
+        batch_size = positive_int(batch_size, "batch_size", "BatchIterator")
         if drop_last and batch_size > len(self.x):
             raise ValueError(f"BatchIterator: batch_size {batch_size} is larger than the "
                              f"{len(self.x)} examples, so drop_last=True leaves no batch")
-        self.batch_size = int(batch_size)
+        self.batch_size = batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.rng = np.random.default_rng(seed)

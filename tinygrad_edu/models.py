@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ._validate import positive_int, positive_number
 from .autograd import no_grad
 from .data import BatchIterator
 from .optim import SGD, LRScheduler, Optimizer
@@ -125,12 +126,6 @@ def _float_array(data: Any, name: str, where: str) -> np.ndarray:
         raise ValueError(f"{where}: {name} contains {int(bad.sum())} NaN or inf value(s) "
                          f"(the first at index {first}); remove or fill them first")
     return array
-
-
-def _positive_int(value: Any, name: str, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{where}: {name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 # --- what both models share ----------------------------------------------------------
@@ -229,14 +224,14 @@ class _Regressor:
         """
         where = f"{type(self).__name__}.fit"
         x, y = self._data(x, y, where)
-        epochs = _positive_int(epochs, "epochs", where)
+        epochs = positive_int(epochs, "epochs", where)
         if log_every is not None:
-            log_every = _positive_int(log_every, "log_every", where)
+            log_every = positive_int(log_every, "log_every", where)
         optimizer = self._optimizer(lr, optimizer, scheduler, where)
         if batch_size is None:
             batches: Iterable = [(x, y)]
         else:
-            batches = BatchIterator(x, y, _positive_int(batch_size, "batch_size", where),
+            batches = BatchIterator(x, y, positive_int(batch_size, "batch_size", where),
                                     seed=seed)
 
         history = History()
@@ -269,12 +264,7 @@ class _Regressor:
         if optimizer is None:
             if lr is None:
                 raise ValueError(f"{where}: give a learning rate lr, or an optimizer")
-            if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer,
-                                                           np.floating)) \
-                    or not math.isfinite(lr) or lr <= 0:
-                raise ValueError(f"{where}: the learning rate lr must be a positive number, "
-                                 f"got {lr!r}")
-            optimizer = SGD(self.parameters(), lr=lr)
+            optimizer = SGD(self.parameters(), lr=positive_number(lr, "lr", where))
         else:
             if lr is not None:
                 raise ValueError(f"{where}: give lr or optimizer, not both; the optimizer "
@@ -369,7 +359,7 @@ class LinearRegressor(_Regressor):
     def __init__(self, n_features: int, w: Any = None, b: Any = 0.0,
                  reduction: str = "sum") -> None:
         super().__init__(reduction)
-        n_features = _positive_int(n_features, "n_features", "LinearRegressor")
+        n_features = positive_int(n_features, "n_features", "LinearRegressor")
         if w is None:
             w = np.zeros(n_features)
         w = _float_array(w, "w", "LinearRegressor")

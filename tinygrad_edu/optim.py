@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from ._validate import positive_int, positive_number
 from .autograd import no_grad
 from .tensor import Tensor
 
@@ -59,13 +60,6 @@ def _number(value: Any, name: str, where: str) -> float:
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{where}: {name} must be finite, got {value}")
-    return value
-
-
-def _positive(value: Any, name: str, where: str) -> float:
-    value = _number(value, name, where)
-    if value <= 0:
-        raise ValueError(f"{where}: {name} must be > 0, got {value}")
     return value
 
 
@@ -201,7 +195,7 @@ class SGD(Optimizer):
                                   "weight_decay": weight_decay, "nesterov": nesterov})
 
     def _check(self, settings: dict) -> dict:
-        settings["lr"] = _positive(settings["lr"], "lr", "SGD")
+        settings["lr"] = positive_number(settings["lr"], "lr", "SGD")
         settings["momentum"] = _non_negative(settings["momentum"], "momentum", "SGD")
         settings["weight_decay"] = _non_negative(settings["weight_decay"], "weight_decay",
                                                  "SGD")
@@ -239,7 +233,7 @@ class Adam(Optimizer):
                                   "weight_decay": weight_decay})
 
     def _check(self, settings: dict) -> dict:
-        settings["lr"] = _positive(settings["lr"], "lr", "Adam")
+        settings["lr"] = positive_number(settings["lr"], "lr", "Adam")
         betas = settings["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
@@ -310,11 +304,8 @@ class StepLR(LRScheduler):
     epochs. The article's "×0.8 every 200 epochs" is StepLR(opt, 200, gamma=0.8)."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        if isinstance(step_size, bool) or not isinstance(step_size, (int, np.integer)) \
-                or step_size < 1:
-            raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
-        self.step_size = int(step_size)
-        self.gamma = _positive(gamma, "gamma", "StepLR")
+        self.step_size = positive_int(step_size, "step_size", "StepLR")
+        self.gamma = positive_number(gamma, "gamma", "StepLR")
         super().__init__(optimizer)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
@@ -325,7 +316,7 @@ class ExponentialLR(LRScheduler):
     """lr = base_lr · gamma^epoch: multiply by gamma every epoch."""
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
-        self.gamma = _positive(gamma, "gamma", "ExponentialLR")
+        self.gamma = positive_number(gamma, "gamma", "ExponentialLR")
         super().__init__(optimizer)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
