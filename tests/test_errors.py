@@ -260,11 +260,12 @@ def test_inplace_with_unsupported_operand():
     has(message(TypeError, lambda: t.__iadd__("a")), "+=", "str")
 
 
-def test_recorded_inplace_on_tensor_with_a_view():
-    """Changing a tensor that has a view, while recording, is refused (RuntimeError)."""
-    c = leaf([1.0, 2.0]) * 2
-    c.reshape(2, 1)
-    has(message(RuntimeError, lambda: c.__iadd__(1.0)), "+=", "view")
+def test_recorded_inplace_on_a_view_of_a_leaf():
+    """Changing a view of a leaf that requires grad, while recording, is refused
+    (RuntimeError, as PyTorch), naming the op, the view and the fix."""
+    x = leaf([1.0, 2.0])
+    has(message(RuntimeError, lambda: x[:1].__iadd__(1.0)), "+=", "view of a leaf",
+        "no_grad")
 
 
 def test_inplace_on_expanded_view_is_refused():

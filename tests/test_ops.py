@@ -128,6 +128,33 @@ def scatterable(draw):
     return [x[params["key"]]], {"key": params["key"], "shape": shape}
 
 
+def puttable(draw):
+    """a, and b to write into a copy of a at key (places written once each)."""
+    shape = S.shape(draw, min_dims=2, min_side=2)
+    n = shape[0]
+    key = draw(st.sampled_from([
+        (slice(1, None),),
+        (slice(None, None, -1), 0),
+        (np.array([n - 1, 0]),),
+        (Ellipsis, 1),
+        (np.arange(n) % 2 == 0,),
+    ]))
+    a = S.values(draw, shape)
+    return [a, S.values(draw, a[key].shape)], {"key": key}
+
+
+def put_into_copy(a, b, key):
+    c = a * 1.0
+    c[key] = b
+    return c
+
+
+def np_put(a, b, key):
+    c = a.copy()
+    c[key] = b
+    return c
+
+
 def concatenable(draw):
     shape = S.shape(draw, min_dims=1)
     axis = draw(st.integers(-len(shape), len(shape) - 1))
@@ -234,6 +261,7 @@ CASES = [
     Case("index", "index", lambda a, key: a[key], lambda a, key: a[key], indexable),
     Case("scatter", "scatter", lambda a, key, shape: a.scatter_into(key, shape),
          np_scatter, scatterable),
+    Case("put (t[key] = b)", "put", put_into_copy, np_put, puttable),
     Case("cat", "cat", lambda *xs, axis: tg.cat(xs, axis=axis),
          lambda *xs, axis: np.concatenate(xs, axis=axis), concatenable),
     Case("stack", "composite", lambda *xs, axis: tg.stack(xs, dim=axis),

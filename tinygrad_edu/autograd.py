@@ -174,13 +174,15 @@ def _count_bad(a: np.ndarray) -> str:
 
 class Version:
     """Counts in-place changes of one block of memory. A tensor and its views
-    (reshape, transpose, slices, detach) share one counter."""
+    (reshape, transpose, slices, detach) share one counter. ``views`` holds weak
+    references to the views made while recording, so that a recorded in-place change
+    of the memory can give each of them its new history."""
 
-    __slots__ = ("n", "has_views")
+    __slots__ = ("n", "views")
 
     def __init__(self) -> None:
         self.n = 0
-        self.has_views = False
+        self.views: list | None = None
 
 
 # --- graph nodes ---------------------------------------------------------------------

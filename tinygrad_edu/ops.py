@@ -34,6 +34,7 @@ and need no rule. This file knows nothing about graphs: that is ``autograd.py``.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -100,9 +101,15 @@ def log(x):
     return np.log(x) if _is_array(x) else x.log()
 
 
-def where(condition: np.ndarray, x, y: float):
-    """x where condition holds, else the number y."""
-    return np.where(condition, x, y) if _is_array(x) else x.where(condition, y)
+def where(condition: np.ndarray, x, y):
+    """x where condition holds, else y (a number, or the same kind of value as x).
+    Rules that gate a gradient select with it instead of multiplying by a 0/1 mask, so
+    an inf or NaN in g stays where the op passed it through, as in PyTorch."""
+    if _is_array(x) or _is_array(y):
+        return np.where(condition, x, y)
+    if isinstance(x, (int, float)):
+        return y.where(~condition, x)
+    return x.where(condition, y)
 
 
 def expand(x, shape: tuple[int, ...]):
@@ -127,11 +134,6 @@ def scatter_into(x, key, shape: tuple[int, ...]):
 # --- small helpers the longer rules share --------------------------------------------
 
 
-def _mask(condition: np.ndarray, like) -> np.ndarray:
-    """A 0/1 constant (no derivative) in the dtype of ``like``."""
-    return condition.astype(like.dtype)
-
-
 def _keep_reduced_dims(t, axis: tuple[int, ...], keepdims: bool):
     """Re-insert the size-1 axes that a reduction with keepdims=False dropped."""
     if keepdims or axis == tuple(range(len(axis))):
@@ -150,15 +152,34 @@ def _sum_grad(g, axis, keepdims, shape):
 def _extremum_grad(g, a, out, axis, keepdims):
     # d(max a)/da_j = 1/k for each of the k elements that equal the max, 0 elsewhere
     out_kept = value(out) if keepdims else np.expand_dims(value(out), axis)
-    hits = _mask(value(a) == out_kept, a)
-    share = hits / hits.sum(axis=axis, keepdims=True)
-    return _keep_reduced_dims(g, axis, keepdims) * share
+    hits = value(a) == out_kept
+    share = 1.0 / hits.sum(axis=axis, keepdims=True).astype(a.dtype)
+    return where(hits, _keep_reduced_dims(g, axis, keepdims) * share, 0.0)
 
 
 def _maximum_grad(g, a, b):
     # d max(a,b)/da = 1 where a > b, 1/2 where a == b (ties split evenly), 0 elsewhere
     a, b = value(a), value(b)
-    return g * (_mask(a > b, a) + 0.5 * _mask(a == b, a))
+    return where(a >= b, where(a == b, g * 0.5, g), 0.0)
+
+
+def _pow_grad_a(g, a, b):
+    # d(a^b)/da = b*a^(b-1), and 0 at b = 0, a = 0 (a^0 = 1 is constant; as PyTorch).
+    # There a^(b-1) is computed as a^1, so no 0^-1 = inf enters the graph and the
+    # higher derivatives stay finite too (d^3/dx^3 x^2 = 0 at x = 0, as PyTorch).
+    zero = (value(b) == 0) & (value(a) == 0)
+    if not zero.any():
+        return g * (b * a ** (b - 1))
+    return where(zero, 0.0, g * (b * a ** where(zero, 1.0, b - 1)))
+
+
+def _pow_grad_b(g, a, b, out):
+    # d(a^b)/db = a^b*log(a), and 0 where a == 0 and b >= 0 (as PyTorch: 0^b is flat
+    # in b there). log(0) is taken as log(1) so no -inf enters the graph.
+    flat = (value(a) == 0) & (value(b) >= 0)
+    if not flat.any():
+        return g * (out * log(a))
+    return where(flat, 0.0, g * (out * log(where(flat, 1.0, a))))
 
 
 def _matmul_forward(a: np.ndarray, b: np.ndarray, b_column_major: bool) -> np.ndarray:
@@ -208,7 +229,29 @@ def _clip_grad(g, a, low, high):
         inside &= value(a) >= low
     if high is not None:
         inside &= value(a) <= high
-    return g * _mask(inside, a)
+    return where(inside, g, 0.0)
+
+
+def _expand_forward(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """a broadcast to shape. When only size-1 axes are added, no element repeats and
+    the result is an ordinary (writable) view, as in PyTorch."""
+    if math.prod(shape) == a.size:
+        return a.reshape(shape)
+    return np.broadcast_to(a, shape)
+
+
+def _put_forward(a: np.ndarray, b: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """A copy of a with b written at the flat positions ``index`` (in C order)."""
+    out = np.array(a, order="C")
+    out.reshape(-1)[index] = b
+    return out
+
+
+def _written(index: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """True at the flat positions in index, as an array of ``shape``."""
+    mask = np.zeros(math.prod(shape), dtype=bool)
+    mask[index] = True
+    return mask.reshape(shape)
 
 
 # --- THE TABLE -----------------------------------------------------------------------
@@ -231,8 +274,8 @@ DIV = Op("div", np.divide,
          Rule("d(a/b)/db = -a/b^2 = -out/b", lambda g, b, out: g * (-out / b)))
 
 POW = Op("pow", np.power,
-         Rule("d(a^b)/da = b*a^(b-1)", lambda g, a, b: g * (b * a ** (b - 1))),
-         Rule("d(a^b)/db = a^b*log(a)", lambda g, a, out: g * (out * log(a))))
+         Rule("d(a^b)/da = b*a^(b-1)", _pow_grad_a),
+         Rule("d(a^b)/db = a^b*log(a)", _pow_grad_b))
 
 MAXIMUM = Op("maximum", np.maximum,
              Rule("d max(a,b)/da = [a>b] + [a==b]/2", _maximum_grad),
@@ -266,7 +309,7 @@ TANH = Op("tanh", np.tanh,
 
 RELU = Op("relu", lambda a: np.maximum(a, 0),
           Rule("d relu(a)/da = [a > 0]  (0 at a=0)",
-               lambda g, out: g * _mask(value(out) > 0, out)))
+               lambda g, out: where(value(out) > 0, g, 0.0)))
 
 CLIP = Op("clip", _clip_forward,
           Rule("d clip(a,lo,hi)/da = [lo <= a <= hi]", _clip_grad))
@@ -302,7 +345,7 @@ PERMUTE = Op("permute", lambda a, axes: a.transpose(axes),
                   lambda g, axes: permute(g, tuple(np.argsort(axes)))),
              view=True)
 
-EXPAND = Op("expand", lambda a, shape: np.broadcast_to(a, shape),
+EXPAND = Op("expand", _expand_forward,
             Rule("d expand(a)/da = 1  (the engine sums the copies)", lambda g: g),
             view=True)
 
@@ -313,6 +356,10 @@ INDEX = Op("index", lambda a, key, in_shape: a[key],
 
 SCATTER = Op("scatter", _scatter_forward,
              Rule("d scatter(a, key)/da = g[key]", lambda g, key: g[key]))
+
+PUT = Op("put", _put_forward,
+         Rule("d put(a,b)/da = 1, 0 where b was written", lambda g, index: where(_written(index, g.shape), 0.0, g)),
+         Rule("d put(a,b)/db = g at the written places", lambda g, index: g.reshape(-1)[index]))
 
 CAT = Op("cat", lambda *xs, axis, bounds: np.concatenate(xs, axis=axis),
          Rule("d cat(x_0..x_n)/dx_i: slice i of g", _cat_grad),
@@ -325,5 +372,5 @@ ALL_OPS: tuple[Op, ...] = (
     NEG, EXP, LOG, SQRT, ABS, TANH, RELU, CLIP, CAST,
     SUM, MAX, MIN,
     MATMUL,
-    RESHAPE, PERMUTE, EXPAND, INDEX, SCATTER, CAT,
+    RESHAPE, PERMUTE, EXPAND, INDEX, SCATTER, PUT, CAT,
 )

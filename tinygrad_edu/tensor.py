@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -95,10 +96,8 @@ def apply(op: Op, *inputs: Tensor, **params: Any) -> Tensor:
     if _mode.anomaly is True:
         check_forward(op, inputs, out)
     if op.view and np.may_share_memory(out, inputs[0].data):
-        version = inputs[0]._vc  # a view changes when its base changes, and back
-        version.has_views = True
-    else:
-        version = Version()
+        return _make_view(op, inputs[0], out, params)
+    version = Version()
     grad_fn = None
     if _mode.enabled:
         for t in inputs:
@@ -106,6 +105,29 @@ def apply(op: Op, *inputs: Tensor, **params: Any) -> Tensor:
                 grad_fn = record(op, inputs, out, version, params)
                 break
     return Tensor._wrap(out, grad_fn, version)
+
+
+def _make_view(op: Op, source: Tensor, out: np.ndarray, params: dict) -> Tensor:
+    """The result of a view op (reshape, permute, basic slicing ...) that shares memory
+    with ``source``. It shares the version counter, and remembers its base (the tensor
+    that owns the memory) and the view ops that lead from it, so that an in-place change
+    through either side can be recorded as PyTorch does (see ``_record_inplace``)."""
+    version = source._vc  # a view changes when its base changes, and back
+    grad_fn = None
+    if _mode.enabled:
+        if source.requires_grad:
+            grad_fn = record(op, (source,), out, version, params)
+        views = version.views
+        if views is None:
+            version.views = views = []
+        elif len(views) >= 16 and len(views) & (len(views) - 1) == 0:
+            views[:] = [ref for ref in views if ref() is not None]  # drop dead views
+    t = Tensor._wrap(out, grad_fn, version)
+    base, steps, recording = source._view or (source, (), True)
+    t._view = (base, steps + ((op, params),), recording and _mode.enabled)
+    if _mode.enabled:
+        views.append(weakref.ref(t))
+    return t
 
 
 class Tensor:
@@ -118,7 +140,8 @@ class Tensor:
     tensor([4., 6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_name", "_vc", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_name", "_vc", "_view",
+                 "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
@@ -129,6 +152,7 @@ class Tensor:
         self.grad_fn: Node | None = None
         self.name = name
         self._vc = Version()
+        self._view = None  # for a view: (base, view ops from it, made while recording)
 
     @classmethod
     def _wrap(cls, data: np.ndarray, grad_fn: Node | None,
@@ -141,6 +165,7 @@ class Tensor:
         t.requires_grad = grad_fn is not None
         t._name = None
         t._vc = Version() if version is None else version
+        t._view = None
         return t
 
     # --- what it is ------------------------------------------------------------------
@@ -321,34 +346,46 @@ class Tensor:
 
     def _check_recordable(self, symbol: str) -> None:
         """Can an in-place op on this tensor be recorded? (checked before computing it)"""
-        if self.is_leaf and self.requires_grad:
+        base = self._view[0] if self._view else self
+        if base.is_leaf and base.requires_grad:
+            what = "a leaf tensor" if base is self else "a view of a leaf tensor"
             raise RuntimeError(
-                f"in-place {symbol} on a leaf tensor that requires grad (shape "
-                f"{self.shape}) while gradients are being recorded: it would erase the "
-                "tensor's own value from the graph. Update parameters inside "
+                f"in-place {symbol} on {what} that requires grad (shape {base.shape}) "
+                "while gradients are being recorded: it would erase the tensor's own "
+                "value from the graph. Update parameters inside "
                 "`with tinygrad_edu.no_grad():` (e.g. w -= lr * w.grad).")
-        if self._vc.has_views:
+        if self._view and not self._view[2]:
             raise RuntimeError(
-                f"in-place {symbol} on a tensor that shares memory with a view (reshape, "
-                "slice, transpose ...) while gradients are being recorded is not "
-                "supported: the other view's history would go stale. Use the out-of-"
-                "place form (x = x + y).")
+                f"in-place {symbol}: this tensor (shape {self.shape}) is a view made "
+                "inside no_grad(), and is being changed in place while gradients are "
+                "recorded, so its base's history cannot be updated. Make the view outside "
+                "no_grad(), or change a .clone() of it instead.")
 
     def _become(self, result: Tensor, symbol: str) -> Tensor:
         """Recorded in-place update: store ``result`` in this tensor's memory and take
-        over its history, as PyTorch does for ``c += x`` on a non-leaf tensor."""
+        over its history, as PyTorch does for ``c += x`` on a non-leaf tensor.
+
+        If this tensor is a view, the memory belongs to its base: the base's new value
+        is ``put(base, result)`` (the base with the view's elements replaced, PyTorch's
+        CopySlices). Either way every view of the base is then given a history that
+        starts from the base's new one, by replaying its view ops."""
         if result.shape != self.shape:
             raise ValueError(f"in-place {symbol}: the result has shape {result.shape} but "
                              f"the tensor has shape {self.shape}; an in-place op cannot "
                              "change the shape")
         if result.grad_fn is not None:
             result.grad_fn.keep_own_copy(self.data)  # e.g. c *= x needs the old c
-        self.data[...] = result.data
-        self._vc.n += 1
-        self.grad_fn = result.grad_fn
-        self.requires_grad = result.requires_grad
-        if self._name is not None:
-            self.grad_fn.out_name = self._name  # the new op made the named tensor
+        base = self
+        if self._view:
+            base, steps, _ = self._view
+            result = apply(ops.PUT, base, result, index=_positions(base, steps))
+        base.data[...] = result.data
+        base._vc.n += 1
+        base.grad_fn = result.grad_fn
+        base.requires_grad = result.requires_grad
+        if base._name is not None:
+            base.grad_fn.out_name = base._name  # the new op made the named tensor
+        _refresh_views(base, self)
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -379,15 +416,31 @@ class Tensor:
         return self
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        if _mode.enabled and self.requires_grad:
-            raise RuntimeError(
-                f"item assignment into a tensor that requires grad (shape {self.shape}) "
-                "is not recorded by autograd; do it inside no_grad(), or build the new "
-                "tensor out of place with where() or cat()")
+        """``t[key] = value``, in place. While recording, on a tensor or value that
+        requires grad, it is the op ``put`` (PyTorch's index_put / CopySlices): the
+        gradient of the overwritten elements is 0, the value's is g at those places."""
         self._check_writeable("item assignment")
+        key = _index_key(key)
+        if _mode.enabled and (self.requires_grad or getattr(value, "requires_grad", False)):
+            value_t = _operand(value, self)
+            if value_t is NotImplemented:
+                raise TypeError(f"item assignment: cannot assign a {type(value).__name__}")
+            self._check_recordable("item assignment")
+            index = np.arange(self.data.size).reshape(self.shape)[key]
+            extra = value_t.ndim - index.ndim  # leading 1s may be dropped, as NumPy
+            if extra > 0 and all(n == 1 for n in value_t.shape[:extra]):
+                value_t = value_t.reshape(value_t.shape[extra:])
+            try:
+                np.broadcast_to(value_t.data, index.shape)
+            except ValueError:
+                raise ValueError(f"item assignment: a value of shape {value_t.shape} does "
+                                 f"not fit the {index.shape} elements selected from shape "
+                                 f"{self.shape}") from None
+            self._become(apply(ops.PUT, self, value_t, index=index), "item assignment")
+            return
         value = value.data if isinstance(value, Tensor) else value
         try:
-            self.data[_index_key(key)] = value
+            self.data[key] = value
         except ValueError as exc:
             raise ValueError(f"item assignment into shape {self.shape}: {exc}") from None
         self._vc.n += 1
@@ -617,15 +670,16 @@ class Tensor:
         m = np.max(self.data, axis=axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0.0)  # all -inf: keep log(0) = -inf, not nan
         out = (self - m).exp().sum(axes, keepdims=True).log() + m
-        return out if self._keep(keepdims, keepdim) else out.reshape(
-            tuple(n for k, n in enumerate(self.shape) if k not in axes))
+        if self._keep(keepdims, keepdim):
+            return out
+        return _own(out.reshape(tuple(n for k, n in enumerate(self.shape) if k not in axes)))
 
-    def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
-        axis = dim if dim is not None else axis
+    def softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        axis = self._axes(-1 if axis is None and dim is None else axis, dim, "softmax")
         return (self - self.logsumexp(axis, keepdims=True)).exp()
 
-    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
-        axis = dim if dim is not None else axis
+    def log_softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        axis = self._axes(-1 if axis is None and dim is None else axis, dim, "log_softmax")
         return self - self.logsumexp(axis, keepdims=True)
 
     # --- linear algebra ----------------------------------------------------------------
@@ -650,7 +704,7 @@ class Tensor:
                 b.unsqueeze(-1) if b.ndim == 1 else b)
             rows = (out.shape[-2],) if a.ndim > 1 else ()
             cols = (out.shape[-1],) if b.ndim > 1 else ()
-            return out.reshape(out.shape[:-2] + rows + cols)
+            return _own(out.reshape(out.shape[:-2] + rows + cols))
         if a.ndim > 2 or b.ndim > 2:
             try:
                 np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
@@ -693,8 +747,6 @@ class Tensor:
         if any(n < 0 for n in shape) or math.prod(shape) != size:
             raise ValueError(f"reshape: cannot reshape a tensor of shape {self.shape} "
                              f"({size} elements) into {shape}")
-        if shape == self.shape:
-            return self
         return apply(ops.RESHAPE, self, shape=shape, in_shape=self.shape)
 
     view = reshape
@@ -710,10 +762,7 @@ class Tensor:
                 len({a % ndim for a in axes}) != ndim:
             raise ValueError(f"permute: {axes} is not an ordering of the {ndim} axes of "
                              f"a tensor of shape {self.shape}")
-        axes = tuple(a % ndim for a in axes)
-        if axes == tuple(range(ndim)):
-            return self
-        return apply(ops.PERMUTE, self, axes=axes)
+        return apply(ops.PERMUTE, self, axes=tuple(a % ndim for a in axes))
 
     def transpose(self, *axes: int | Sequence[int]) -> Tensor:
         """No arguments: reverse the axes (NumPy). Two axes: swap them (PyTorch).
@@ -750,14 +799,12 @@ class Tensor:
         dim = dim % (self.ndim + 1)
         return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
 
-    def squeeze(self, dim: int | None = None) -> Tensor:
-        """Remove axes of size 1 (all of them, or just dim if it has size 1)."""
-        if dim is None:
-            return self.reshape(tuple(n for n in self.shape if n != 1))
-        dim = self._axes(dim, None, "squeeze")
-        if not dim or self.shape[dim[0]] != 1:
-            return self
-        return self.reshape(self.shape[:dim[0]] + self.shape[dim[0] + 1:])
+    def squeeze(self, dim: Axis = None) -> Tensor:
+        """Remove axes of size 1: all of them, or those of dim (an int or a tuple) that
+        have size 1 (others are kept, as in PyTorch). Always a new tensor (a view)."""
+        axes = self._axes(dim, None, "squeeze")
+        return self.reshape(tuple(n for k, n in enumerate(self.shape)
+                                  if n != 1 or k not in axes))
 
     def expand(self, *shape: int | Sequence[int]) -> Tensor:
         """Broadcast to a larger shape without copying (-1 keeps a dimension)."""
@@ -765,8 +812,6 @@ class Tensor:
         lead = len(shape) - self.ndim
         shape = tuple(self.shape[k - lead] if n == -1 and k >= lead else n
                       for k, n in enumerate(shape))
-        if shape == self.shape:
-            return self
         if lead < 0 or any(n != m and n != 1 for n, m in zip(self.shape, shape[lead:])):
             raise ValueError(f"expand: cannot expand a tensor of shape {self.shape} to "
                              f"{shape}; only size-1 axes can grow")
@@ -780,6 +825,42 @@ class Tensor:
     def scatter_into(self, key: Any, shape: tuple[int, ...]) -> Tensor:
         """zeros(shape) with this tensor added at [key] (the adjoint of indexing)."""
         return apply(ops.SCATTER, self, key=key, shape=shape)
+
+
+def _own(t: Tensor) -> Tensor:
+    """t, no longer a view. For compositions that end with a reshape of an intermediate
+    that nobody else can see and whose memory no rule saved (matmul of a 1-D operand,
+    logsumexp): PyTorch's result is not a view, so an in-place change of it has no base
+    to update here either."""
+    t._view = None
+    t._vc = Version()
+    return t
+
+
+def _positions(base: Tensor, steps: tuple) -> np.ndarray:
+    """Where a view's elements sit in its base: the view ops replayed on the flat
+    positions 0, 1, ... of the base (C order)."""
+    index = np.arange(base.data.size).reshape(base.shape)
+    for op, params in steps:
+        index = op.forward(index, **params)
+    return index
+
+
+def _refresh_views(base: Tensor, changed: Tensor) -> None:
+    """After a recorded in-place change of base's memory: the views of base (and
+    ``changed`` itself, if it is a view) take histories that start from base's new
+    one. Their values are already right: they share the memory."""
+    views = [ref() for ref in base._vc.views or ()]
+    if changed is not base and all(view is not changed for view in views):
+        views.append(changed)
+    for view in views:
+        if view is None or view._view is None or view._view[0] is not base:
+            continue  # dropped, or a view of another tensor sharing the memory (detach)
+        t = base
+        for op, params in view._view[1]:
+            t = apply(op, t, **params)
+        view.grad_fn = t.grad_fn
+        view.requires_grad = t.requires_grad
 
 
 def _index_key(key: Any) -> tuple:
@@ -797,6 +878,8 @@ def _index_key(key: Any) -> tuple:
                                  f"booleans); got {part.dtype} values {part.ravel()[:5]}")
             part = part.astype(np.intp)
         normal.append(part)
+    if not any(part is Ellipsis for part in normal):
+        normal.append(Ellipsis)  # so t[0] of a 1-D t is a 0-d view, not a copy (PyTorch)
     return tuple(normal)
 
 
@@ -839,7 +922,11 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -
     if any(t.shape != tensors[0].shape for t in tensors):
         raise ValueError(f"stack: all tensors must have the same shape, got {_shapes(tensors)}")
     axis = dim if dim is not None else axis
-    return cat([t.unsqueeze(axis) for t in tensors], axis=axis)
+    ndim = tensors[0].ndim
+    if not isinstance(axis, (int, np.integer)) or not -ndim - 1 <= axis <= ndim:
+        raise np.exceptions.AxisError(f"stack: dim {axis} is out of range for tensors of "
+                                      f"shape {tensors[0].shape} (valid: {-ndim - 1} to {ndim})")
+    return cat([t.unsqueeze(axis) for t in tensors], axis=axis % (ndim + 1))
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -860,15 +947,26 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     return apply(ops.WHERE, a, b, cond=cond)
 
 
-def maximum(a: Any, b: Any) -> Tensor:
-    """Elementwise larger of a and b; at ties each side gets half the gradient."""
+def _pair(a: Any, b: Any, name: str) -> tuple[Tensor, Tensor]:
+    """Both operands of ``name`` as Tensors, checked to broadcast together."""
     like = a if isinstance(a, Tensor) else as_tensor(b)
     a, b = _operand(a, like), _operand(b, like)
     if a is NotImplemented or b is NotImplemented:
-        raise TypeError("maximum: operands must be Tensors, ndarrays or numbers")
-    return apply(ops.MAXIMUM, a, b)
+        raise TypeError(f"{name}: operands must be Tensors, ndarrays or numbers")
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"{name}: shapes {a.shape} and {b.shape} do not broadcast "
+                         "together") from None
+    return a, b
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise larger of a and b; at ties each side gets half the gradient."""
+    return apply(ops.MAXIMUM, *_pair(a, b, "maximum"))
 
 
 def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise smaller of a and b: min(a, b) = -max(-a, -b)."""
-    return -maximum(-as_tensor(a), -as_tensor(b))
+    a, b = _pair(a, b, "minimum")
+    return -apply(ops.MAXIMUM, -a, -b)

@@ -1,0 +1,217 @@
+"""Regression tests for the classes of results where the engine once disagreed with
+PyTorch (found by the differential fuzzer, tests/test_fuzz_vs_torch.py). The expected
+values are PyTorch's, written out, so these run without PyTorch installed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu.autograd import grad
+
+
+def leaf(values):
+    return tg.tensor(values, requires_grad=True)
+
+
+# --- 1. a view op that changes nothing still makes a new tensor ---------------------------
+
+IDENTITY_VIEWS = {
+    "permute(0, 1)": lambda x: x.permute(0, 1),
+    "transpose(1, 1)": lambda x: x.transpose(1, 1),
+    "squeeze(0) of a dim of size 2": lambda x: x.squeeze(0),
+    "reshape to the same shape": lambda x: x.reshape(2, 3),
+    "view to the same shape": lambda x: x.view(2, 3),
+    "expand to the same shape": lambda x: x.expand(2, 3),
+    "flatten of a 1-D row": lambda x: x[0].flatten(),
+    "T of a 1-D row": lambda x: x[0].T,
+}
+
+
+@pytest.mark.parametrize("make", IDENTITY_VIEWS.values(), ids=IDENTITY_VIEWS.keys())
+def test_identity_view_is_a_new_non_leaf_tensor(make):
+    x = leaf(np.arange(6.0).reshape(2, 3))
+    v = make(x)
+    assert v is not x
+    assert not v.is_leaf and v.requires_grad and v.grad_fn is not None
+    loss = (x * 2).sum()  # does not use v
+    with pytest.raises(RuntimeError, match="not used"):
+        grad(loss, [v], retain_graph=True)
+    assert grad(loss, [v], allow_unused=True) == (None,)
+
+
+def test_identity_view_passes_the_gradient_through():
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    (x.permute(0, 1) * x.reshape(2, 2)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * x.numpy())
+
+
+def test_casts_to_the_same_dtype_return_the_tensor_itself_as_pytorch():
+    x = leaf([1.0, 2.0])
+    assert x.double() is x and x.astype(np.float64) is x
+
+
+# --- 2. squeeze with a tuple of dims ----------------------------------------------------
+
+@pytest.mark.parametrize("shape, dims, expected", [
+    ((1, 1, 2), (0, 1), (2,)),
+    ((1, 3, 1), (0, 2), (3,)),
+    ((1, 2, 1), (0, 1), (2, 1)),  # dims that are not 1 are kept
+    ((1, 2, 1), (-1,), (1, 2)),
+    ((1, 2, 1), 1, (1, 2, 1)),
+    ((1, 2, 1), None, (2,)),
+])
+def test_squeeze_dims(shape, dims, expected):
+    assert tg.zeros(shape).squeeze(dims).shape == expected
+
+
+# --- 3. in-place ops through views ------------------------------------------------------
+
+def test_inplace_on_a_matmul_result_with_a_1d_operand():
+    a, v = leaf([[1.0, 2.0], [3.0, 4.0]]), leaf([1.0, -1.0])
+    y = a @ v
+    y += 0.25
+    assert y.grad_fn.name == "AddBackward"  # no view in between, as in PyTorch
+    (y * y).sum().backward()
+    np.testing.assert_allclose(y.numpy(), [-0.75, -0.75])
+    np.testing.assert_allclose(a.grad.numpy(), [[-1.5, 1.5], [-1.5, 1.5]])
+    np.testing.assert_allclose(v.grad.numpy(), [-6.0, -9.0])
+
+
+def test_inplace_on_a_logsumexp_result():
+    x = leaf([[0.0, 0.0], [1.0, 1.0]])
+    y = x.logsumexp(dim=1)
+    y *= 2.0
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.full((2, 2), 1.0))
+
+
+def test_inplace_through_a_view_updates_the_base_and_its_other_views():
+    # PyTorch: c's grad_fn becomes CopySlices; w (made before) follows the new history
+    b = leaf(np.zeros((3, 4)))
+    c = b * 1
+    v = c[0]
+    w = c.view(12)
+    v.mul_(2)
+    assert c.grad_fn.name == "PutBackward"
+    (w * tg.arange(12.0)).sum().backward()
+    np.testing.assert_array_equal(b.grad.numpy(), [[0, 2, 4, 6], [4, 5, 6, 7], [8, 9, 10, 11]])
+
+
+def test_inplace_through_setitem_of_a_view():
+    x, y = leaf([1.0, 2.0, 3.0]), leaf(10.0)
+    base = x * 1
+    base[0] += y  # Python: t = base[0]; t += y; base[0] = t
+    np.testing.assert_array_equal(base.numpy(), [11.0, 2.0, 3.0])
+    (base * tg.tensor([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0, 3.0])
+    assert y.grad.item() == 1.0
+
+
+def test_setitem_into_a_non_leaf_records_put():
+    x, v = leaf([1.0, 2.0, 3.0, 4.0]), leaf([5.0, 6.0])
+    c = x * 1
+    c[1:3] = v * 2
+    (c * tg.tensor([1.0, 10.0, 100.0, 1000.0])).sum().backward()
+    np.testing.assert_array_equal(c.numpy(), [1.0, 10.0, 12.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 0.0, 0.0, 1000.0])
+    np.testing.assert_array_equal(v.grad.numpy(), [20.0, 200.0])
+
+
+def test_setitem_of_a_tensor_that_requires_grad_into_a_constant():
+    w = leaf([2.0])
+    c = tg.zeros(3)
+    c[1] = w
+    assert not c.is_leaf and c.requires_grad
+    (c * tg.tensor([1.0, 5.0, 1.0])).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [5.0])
+
+
+def test_inplace_on_a_base_refreshes_its_views():
+    x = leaf([1.0, 2.0])
+    c = x * 1
+    v = c[:1]
+    c.mul_(3)  # v's values change too; its gradient must flow through the mul
+    v.sum().backward()
+    np.testing.assert_array_equal(v.numpy(), [3.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 0.0])
+
+
+def test_refusals_are_those_pytorch_makes():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="view of a leaf"):
+        x[0].mul_(2)
+    with tg.no_grad():
+        v = (x * 1)[0]
+    with pytest.raises(RuntimeError, match="no_grad"):
+        v.mul_(x[1])
+
+
+# --- 4. and 5. pow at base 0 --------------------------------------------------------------
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_pow_exponent_gradient_at_base_zero():
+    a, b = leaf([[0.0]]), leaf([0.6, -2.0, -4.1, 0.0])
+    (a ** b).sum().backward()
+    np.testing.assert_array_equal(b.grad.numpy(), [0.0, -np.inf, -np.inf, 0.0])
+
+
+def test_derivative_of_x_to_the_zero_at_zero():
+    x = leaf(0.0)
+    (g,) = grad(x ** 0, x)
+    assert g.item() == 0.0
+
+
+def test_third_derivative_of_x_squared_at_zero():
+    x = leaf(0.0)
+    (g1,) = grad(x ** 2, x, create_graph=True)
+    (g2,) = grad(g1, x, create_graph=True)
+    (g3,) = grad(g2, x, allow_unused=True)
+    assert g2.item() == 2.0 and g3.item() == 0.0
+
+
+# --- 6. gates select, they do not multiply -------------------------------------------------
+
+GATES = {  # op, PyTorch's x.grad for x = [-1, 0, 2] and an upstream 1/(y - y)
+    "relu": (lambda x: x.relu(), [0.0, 0.0, np.nan]),
+    "clamp": (lambda x: x.clamp(-0.5, 1.0), [0.0, np.nan, 0.0]),
+    "clamp min only": (lambda x: x.clamp(min=0.5), [0.0, 0.0, np.nan]),
+    "maximum": (lambda x: tg.maximum(x, tg.zeros(3)), [0.0, np.nan, np.nan]),
+    "minimum": (lambda x: tg.minimum(x, tg.zeros(3)), [np.nan, np.nan, 0.0]),
+    "max()": (lambda x: x.max().expand(3), [0.0, 0.0, np.nan]),
+    "where": (lambda x: tg.where(x > 0, x, 0.0), [0.0, 0.0, np.nan]),
+}
+
+
+@pytest.mark.parametrize("op, expected", GATES.values(), ids=GATES.keys())
+def test_gates_keep_nan_where_the_op_did_not_pass(op, expected):
+    x = leaf([-1.0, 0.0, 2.0])
+    y = op(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        (1 / (y - y)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+
+
+def test_amax_over_a_dim_selects_too_a_deliberate_difference():
+    """PyTorch's amax multiplies by the mask (NaN everywhere); the engine selects."""
+    x = leaf([[-1.0, 0.0, 2.0]])
+    y = x.max(dim=1, keepdim=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        (1 / (y - y)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 0.0, np.nan]])
+
+
+# --- errors name what the user called ---------------------------------------------------------
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: tg.minimum(tg.ones(2), tg.ones(3)), "minimum:"),
+    (lambda: tg.ones(2, 3).softmax(5), "softmax:"),
+    (lambda: tg.ones(2, 3).log_softmax(dim=-3), "log_softmax:"),
+    (lambda: tg.stack([tg.ones(2)], dim=4), "stack:"),
+])
+def test_errors_name_the_function_the_user_called(call, name):
+    with pytest.raises((ValueError, IndexError)) as info:
+        call()
+    assert str(info.value).startswith(name)
