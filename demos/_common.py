@@ -52,6 +52,21 @@ def positive_float(text: str) -> float:
     return _option(_validate.positive_number, value)
 
 
+SEEDS = 2**32  # NumPy's RandomState (the articles' np.random.seed) takes 0 .. 2**32 - 1
+
+
+def random_seed(text: str) -> int:
+    """argparse type: a random seed, a whole number from 0 to 2**32 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value < SEEDS:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 2**32 - 1 = {SEEDS - 1}, "
+                                         f"got {value}")
+    return value
+
+
 def make_parser(doc: str, epochs: int, lr: float, seed: int) -> argparse.ArgumentParser:
     """The options every demo takes; a demo may add its own before parsing."""
     parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
@@ -59,8 +74,9 @@ def make_parser(doc: str, epochs: int, lr: float, seed: int) -> argparse.Argumen
                         help=f"training epochs (default {epochs})")
     parser.add_argument("--lr", type=positive_float, default=lr,
                         help=f"learning rate (default {lr})")
-    parser.add_argument("--seed", type=int, default=seed,
-                        help=f"random seed for data and initial values (default {seed})")
+    parser.add_argument("--seed", type=random_seed, default=seed,
+                        help=f"random seed for data and initial values, 0 to 2**32 - 1 "
+                             f"(default {seed})")
     parser.add_argument("--out", type=Path, default=Path("out"),
                         help="folder for the PNG files (default: out/)")
     parser.add_argument("--no-plot", action="store_true",

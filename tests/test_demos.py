@@ -200,3 +200,30 @@ def test_no_plot_needs_no_matplotlib(tmp_path):
     assert done.stdout.count("Epoch 0:") == 3  # quadratic, linear, pytorch_style
     assert "Iteration 0 Loss:" in done.stdout and "least squares" in done.stdout
     assert done.stdout.rstrip().endswith("matplotlib was blocked throughout")
+
+
+# --- mistakes on the command line: one clear line, never a traceback ------------------------
+
+SEEDED = NAMES + ["mlp_moons", "mlp_spiral"]  # every demo with --seed
+
+
+def assert_usage_error(done, message):
+    """Exit status 2, argparse's usage and one "error:" line holding the message."""
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("usage:")
+    error_lines = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert len(error_lines) == 1 and message in error_lines[0], done.stderr
+
+
+@pytest.mark.parametrize("name", SEEDED)
+@pytest.mark.parametrize("seed", ["-1", "4294967296"])
+def test_command_line_bad_seed(tmp_path, name, seed):
+    done = run_command([str(DEMOS / f"{name}.py"), "--seed", seed, "--no-plot"], tmp_path)
+    assert_usage_error(done, f"argument --seed: must be from 0 to 2**32 - 1 = 4294967295, "
+                             f"got {seed}")
+
+
+@pytest.mark.parametrize("name", ["quadratic_regression", "pytorch_style"])
+def test_the_largest_seed_is_fine(load_demo, name):
+    load_demo(name).main(["--seed", "4294967295", "--epochs", "2", "--no-plot"])
