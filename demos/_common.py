@@ -1,10 +1,10 @@
 """What every demo shares: its options, headless matplotlib, saving PNGs, a clean exit.
 
     parser = make_parser(__doc__, epochs=800, lr=0.001, seed=100)
-    args = parser.parse_args(argv)
-    ...
+    args = parser.parse_args(argv)  # unless --no-plot: matplotlib is there, --out is
+    ...                             # a writable folder (else a usage error, exit 2)
     if not args.no_plot:
-        plt = pyplot()            # matplotlib is imported here, and only here
+        plt = pyplot()            # matplotlib is imported only when drawing
         fig, ax = plt.subplots()
         ...
         save(fig, args.out, "name.png")
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -67,9 +68,55 @@ def random_seed(text: str) -> int:
     return value
 
 
-def make_parser(doc: str, epochs: int, lr: float, seed: int) -> argparse.ArgumentParser:
-    """The options every demo takes; a demo may add its own before parsing."""
-    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+class DemoParser(argparse.ArgumentParser):
+    """argparse, and before any training starts, the checks that drawing will work:
+    matplotlib is there and --out is a folder we can write (unless --no-plot)."""
+
+    def parse_args(self, args=None, namespace=None):
+        parsed = super().parse_args(args, namespace)
+        if not parsed.no_plot:
+            try:
+                pyplot()
+            except ImportError:
+                self.error("matplotlib is not installed: install the plot extra "
+                           "(pip install -e '.[plot]') or pass --no-plot")
+            problem = folder_problem(parsed.out)
+            if problem:
+                self.error(f"argument --out: {problem}")
+        return parsed
+
+
+def folder_problem(out: Path) -> str | None:
+    """Create the folder out (and its parents) and check that a file can be written
+    in it; None if all went well, else what is wrong, in words."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        return f"{out} is a file, not a folder"
+    except NotADirectoryError:
+        blocking = next(p for p in out.parents if p.exists())
+        return f"cannot create the folder {out}: {blocking} is a file"
+    except OSError as exc:
+        return f"cannot create the folder {out} ({exc.strerror})"
+    try:
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        return f"cannot write into the folder {out} ({exc.strerror})"
+    return None
+
+
+def add_output_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """--out and --no-plot."""
+    parser.add_argument("--out", type=Path, default=Path("out"),
+                        help=f"folder for {what} (default: out/)")
+    parser.add_argument("--no-plot", action="store_true",
+                        help="print only; do not draw (matplotlib is not needed)")
+
+
+def make_parser(doc: str, epochs: int, lr: float, seed: int) -> DemoParser:
+    """The options every training demo takes; a demo may add its own before parsing."""
+    parser = DemoParser(description=doc.strip().splitlines()[0])
     parser.add_argument("--epochs", type=positive_int, default=epochs,
                         help=f"training epochs (default {epochs})")
     parser.add_argument("--lr", type=positive_float, default=lr,
@@ -77,10 +124,7 @@ def make_parser(doc: str, epochs: int, lr: float, seed: int) -> argparse.Argumen
     parser.add_argument("--seed", type=random_seed, default=seed,
                         help=f"random seed for data and initial values, 0 to 2**32 - 1 "
                              f"(default {seed})")
-    parser.add_argument("--out", type=Path, default=Path("out"),
-                        help="folder for the PNG files (default: out/)")
-    parser.add_argument("--no-plot", action="store_true",
-                        help="print only; do not draw (matplotlib is not needed)")
+    add_output_options(parser, "the PNG files")
     return parser
 
 

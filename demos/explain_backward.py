@@ -15,6 +15,7 @@ Run:  python demos/explain_backward.py [--out DIR] [--no-plot]
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +24,15 @@ import tinygrad_edu as tg
 from tinygrad_edu.explain import explain_backward
 from tinygrad_edu.viz import draw_graph, graph_stats, to_text
 
+# the demos' shared helpers sit next to this file (on sys.path already when it is run
+# as a script, not when it is imported from its path, as the tests do)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import DemoParser, add_output_options  # noqa: E402
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("out"),
-                        help="directory for the picture (default: out/)")
-    parser.add_argument("--no-plot", action="store_true", help="do not draw the graph")
+    parser = DemoParser(description=__doc__.splitlines()[0])
+    add_output_options(parser, "the picture of the graph")
     return parser.parse_args(argv)
 
 
@@ -73,8 +77,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {"loss": loss, "w": w, "b": b, "record": record,
               "by_hand": (by_hand_w, by_hand_b), "picture": None}
     if not args.no_plot:
-        args.out.mkdir(parents=True, exist_ok=True)
-        path = args.out / "explain_backward_graph.png"
+        path = args.out / "explain_backward_graph.png"  # the folder: made by parse_args
         draw_graph(loss, path)
         print(f"\nThe graph, with the gradients of w and b, is drawn in {path}")
         result["picture"] = path

@@ -227,3 +227,62 @@ def test_command_line_bad_seed(tmp_path, name, seed):
 @pytest.mark.parametrize("name", ["quadratic_regression", "pytorch_style"])
 def test_the_largest_seed_is_fine(load_demo, name):
     load_demo(name).main(["--seed", "4294967295", "--epochs", "2", "--no-plot"])
+
+
+ALL = SEEDED + ["explain_backward"]  # every demo; all take --out and --no-plot
+
+
+def blocked_matplotlib(tmp_path) -> dict:
+    """An environment in which `import matplotlib` raises ImportError."""
+    fake = tmp_path / "fake" / "matplotlib"
+    fake.mkdir(parents=True, exist_ok=True)
+    (fake / "__init__.py").write_text("raise ImportError('matplotlib is blocked')\n")
+    return {**os.environ, "PYTHONPATH": str(fake.parent)}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_command_line_out_is_a_file(tmp_path, name):
+    taken = tmp_path / "taken.png"
+    taken.write_bytes(b"not a folder")
+    done = run_command([str(DEMOS / f"{name}.py"), "--out", str(taken)], tmp_path)
+    assert_usage_error(done, f"argument --out: {taken} is a file, not a folder")
+    assert done.stdout == ""  # refused before any training
+    assert taken.read_bytes() == b"not a folder"
+
+
+@pytest.mark.parametrize("name", ["linear_regression", "explain_backward"])
+def test_command_line_out_under_a_file(tmp_path, name):
+    (tmp_path / "file").write_text("")
+    out = tmp_path / "file" / "pictures"
+    done = run_command([str(DEMOS / f"{name}.py"), "--out", str(out)], tmp_path)
+    assert_usage_error(done, f"argument --out: cannot create the folder {out}: "
+                             f"{tmp_path / 'file'} is a file")
+    assert done.stdout == ""
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root may write into any folder, whatever its mode")
+@pytest.mark.parametrize("inside", [False, True])
+def test_command_line_out_not_writable(tmp_path, inside):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    out = locked / "pictures" if inside else locked
+    try:
+        done = run_command([str(DEMOS / "quadratic_regression.py"), "--out", str(out)],
+                           tmp_path)
+    finally:
+        locked.chmod(0o700)
+    message = (f"cannot create the folder {out} (Permission denied)" if inside
+               else f"cannot write into the folder {out} (Permission denied)")
+    assert_usage_error(done, f"argument --out: {message}")
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_command_line_without_matplotlib_asks_for_it_before_training(tmp_path, name):
+    done = run_command([str(DEMOS / f"{name}.py"), "--out", str(tmp_path / "pictures")],
+                       tmp_path, blocked_matplotlib(tmp_path))
+    assert_usage_error(done, "matplotlib is not installed: install the plot extra "
+                             "(pip install -e '.[plot]') or pass --no-plot")
+    assert done.stdout == ""
