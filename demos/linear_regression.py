@@ -49,7 +49,11 @@ def main(argv: list[str] | None = None) -> dict:
     X, y, w0 = make_data(args.seed)
     print(f"300 examples, y = 2·x1 + 51·x2 + 21.2 + 0.01·noise (seed {args.seed}); "
           f"batch {args.batch_size}, lr {args.lr}, {args.epochs} epochs")
-    print("(only 10 epochs, so progress is printed after every one)\n")
+    if args.epochs == 1:
+        print("(only 1 epoch, so progress is printed after it)")
+    elif args.epochs <= 10:
+        print(f"(only {args.epochs} epochs, so progress is printed after every one)")
+    print()
     model = LinearRegressor(2, w=w0, b=0.0)
     history = model.fit(X, y, lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
                         seed=args.seed, log_every=1)

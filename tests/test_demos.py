@@ -286,3 +286,19 @@ def test_command_line_without_matplotlib_asks_for_it_before_training(tmp_path, n
     assert_usage_error(done, "matplotlib is not installed: install the plot extra "
                              "(pip install -e '.[plot]') or pass --no-plot")
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize("epochs, remark", [
+    ("10", "(only 10 epochs, so progress is printed after every one)"),
+    ("3", "(only 3 epochs, so progress is printed after every one)"),
+    ("1", "(only 1 epoch, so progress is printed after it)"),
+    ("50", None),
+])
+def test_linear_demo_says_only_n_epochs_only_when_true(load_demo, capsys, epochs, remark):
+    load_demo("linear_regression").main(["--epochs", epochs, "--no-plot"])
+    out = capsys.readouterr().out
+    assert out.count("Epoch ") == int(epochs)
+    if remark is None:
+        assert "(only" not in out
+    else:
+        assert remark in out
