@@ -21,7 +21,7 @@ Run:  python demos/linear_regression.py [--epochs 10] [--lr 0.01] [--seed 0]
 from __future__ import annotations
 
 import numpy as np
-from _common import make_parser, pyplot, run_demo, save
+from _common import make_parser, positive_int, pyplot, run_demo, save
 
 from tinygrad_edu.models import LinearRegressor, linear_optimum
 
@@ -39,12 +39,25 @@ def make_data(seed: int, n: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return X, y, w0
 
 
+def parameter_table(rows: list[tuple[str, np.ndarray, float]]) -> str:
+    """Rows of name, w1, w2, b under a header; the columns widen for wide numbers
+    and are always apart by at least one space."""
+    def number(v: float) -> str:
+        return f"{v:.4f}" if abs(v) < 1e9 else f"{v:.4e}"
+
+    cells = [[number(v) for v in (*w, b)] for _, w, b in rows]
+    width = max(9, *(len(cell) for row in cells for cell in row))
+    lines = [" " * 16 + "".join(" " + head.rjust(width) for head in ("w1", "w2", "b"))]
+    for (name, _, _), row in zip(rows, cells):
+        lines.append(f"{name:16}" + "".join(" " + cell.rjust(width) for cell in row))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = make_parser(__doc__, epochs=10, lr=0.01, seed=0)
-    parser.add_argument("--batch-size", type=int, default=10, help="examples per batch")
+    parser.add_argument("--batch-size", type=positive_int, default=10,
+                        help="examples per batch (default 10)")
     args = parser.parse_args(argv)
-    if args.batch_size < 1:
-        parser.error(f"--batch-size must be at least 1, got {args.batch_size}")
 
     X, y, w0 = make_data(args.seed)
     print(f"300 examples, y = 2·x1 + 51·x2 + 21.2 + 0.01·noise (seed {args.seed}); "
@@ -60,10 +73,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     best_w, best_b = linear_optimum(X, y)
     w, b = model.w.data.copy(), model.b.item()
-    print(f"\n{'':16}{'w1':>10}{'w2':>10}{'b':>10}")
-    for name, (w1, w2), bias in (("true", TRUE_W, TRUE_B), ("learned", w, b),
-                                 ("least squares", best_w, best_b)):
-        print(f"{name:16}{w1:10.4f}{w2:10.4f}{bias:10.4f}")
+    print()
+    print(parameter_table([("true", TRUE_W, TRUE_B), ("learned", w, b),
+                           ("least squares", best_w, best_b)]))
     print(f"largest error of the learned parameters: "
           f"{max(np.max(np.abs(w - TRUE_W)), abs(b - TRUE_B)):.4f}")
 

@@ -302,3 +302,23 @@ def test_linear_demo_says_only_n_epochs_only_when_true(load_demo, capsys, epochs
         assert "(only" not in out
     else:
         assert remark in out
+
+
+def test_linear_demo_table_keeps_wide_numbers_apart(load_demo):
+    table = load_demo("linear_regression").parameter_table([
+        ("true", np.array([2.0, 51.0]), 21.2),
+        ("learned", np.array([37366.1643, -52317.1926]), -64898.9449),
+        ("huge", np.array([-1.5e300, 2.0]), 3.0),
+    ])
+    header, *rows = table.splitlines()
+    assert header.split() == ["w1", "w2", "b"]
+    numbers = [[float(cell) for cell in row.split()[1:]] for row in rows]
+    assert numbers == [[2.0, 51.0, 21.2], [37366.1643, -52317.1926, -64898.9449],
+                       [-1.5e300, 2.0, 3.0]]
+    assert len({len(line) for line in table.splitlines()}) == 1  # the columns line up
+
+
+def test_linear_demo_help_shows_the_batch_size_default(load_demo, capsys):
+    with pytest.raises(SystemExit):
+        load_demo("linear_regression").main(["--help"])
+    assert "examples per batch (default 10)" in " ".join(capsys.readouterr().out.split())
