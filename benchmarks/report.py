@@ -13,7 +13,15 @@ import numpy as np
 
 import tinygrad_edu as tg
 from benchmarks import ROOT, THREAD_VARS
-from benchmarks.harness import PEER_LABELS, Peers, Section, median, ratio_median
+from benchmarks.harness import (
+    ISSUE_5,
+    ISSUES,
+    PEER_LABELS,
+    Peers,
+    Section,
+    median,
+    ratio_median,
+)
 
 OTHERS_WARN = 0.10  # warn when other processes used over 10% of the machine's CPUs
 
@@ -41,6 +49,11 @@ def fmt_measured(t: dict) -> str:
     if t["measured"] is None:
         return "-"
     return fmt_ratio(t["measured"]) if t["unit"] == "x" else f"{t['measured']:.3g} {t['unit']}"
+
+
+def target_label(t: dict) -> str:
+    """'target:' for the benchmark's own issue (5), 'target (issue N):' for another's."""
+    return "target:" if t["issue"] == ISSUE_5 else f"target (issue {t['issue']}):"
 
 
 def verdict(t: dict, quick: bool) -> str:
@@ -114,11 +127,13 @@ def format_section(sec: Section, index: int, quick: bool) -> str:
         lines.append(f"    WARNING: other processes used {100 * others:.0f}% of the machine's "
                      "CPU time while this workload ran: its timings may be inflated, and "
                      "the ratios skewed")
-    for t in sec.targets:
+    labels = [target_label(t) for t in sec.targets]
+    label_width = max(map(len, labels), default=0)
+    for t, label in zip(sec.targets, labels):
         unit = t["unit"]
         limit = f"{t['limit']}{'x' if unit == 'x' else ' ' + unit}"
-        lines.append(f"    target: {t['target']:<58} measured {fmt_measured(t):>9}  "
-                     f"(limit {limit})  {verdict(t, quick)}")
+        lines.append(f"    {label:<{label_width}} {t['target']:<58} measured "
+                     f"{fmt_measured(t):>9}  (limit {limit})  {verdict(t, quick)}")
     lines.extend(f"    note: {n}" for n in sec.notes)
     lines.extend(f"    ERROR: {e}" for e in sec.errors)
     return "\n".join(lines)
@@ -200,9 +215,13 @@ def format_header(info: dict, quick: bool) -> str:
 
 
 def format_summary(sections: list[Section], quick: bool) -> str:
-    lines = ["targets (issue 5):"]
-    for sec in sections:
-        for t in sec.targets:
-            lines.append(f"  {sec.name:<14} {t['target']:<58} {fmt_measured(t):>9}  "
-                         f"{verdict(t, quick)}")
+    """The targets of each issue, one list under a heading per issue."""
+    lines = []
+    for issue, title in ISSUES.items():
+        lines.append(f"targets ({title}):")
+        for sec in sections:
+            for t in sec.targets:
+                if t["issue"] == issue:
+                    lines.append(f"  {sec.name:<14} {t['target']:<58} {fmt_measured(t):>9}  "
+                                 f"{verdict(t, quick)}")
     return "\n".join(lines)

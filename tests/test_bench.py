@@ -13,6 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks" / "bench.py"
 WORKLOADS = ["quadratic-100", "quadratic-1m", "chain", "chain-1m", "linreg", "mlp"]
 PEERS = ["torch", "mygrad", "autograd", "jax"]
+# The targets of issue 11 (engine shape), by workload and limit, next to those of issue 5
+ENGINE_SHAPE_TARGETS = sorted([("quadratic-100", 4.5), ("quadratic-100", 0.9),
+                               ("quadratic-1m", 1.25), ("chain", 4.5), ("chain", 0.9),
+                               ("chain-1m", 6.0)])
 
 
 def run_bench(tmp_path, *args, env_extra=None):
@@ -30,6 +34,8 @@ def check_report(stdout, doc, workloads):
     assert "tinygrad_edu benchmark" in stdout
     assert "load average" in stdout
     assert "targets (issue 5):" in stdout
+    assert "targets (issue 11, engine shape):" in stdout
+    assert stdout.index("targets (issue 5):") < stdout.index("targets (issue 11, engine shape):")
     assert set(doc["workloads"]) == set(workloads)
     assert doc["errors"] == []
     assert doc["meta"]["quick"] is True
@@ -45,11 +51,17 @@ def check_report(stdout, doc, workloads):
             assert len(impl["samples_s"]) == section["rounds"]
         for target in section["targets"]:
             assert target["target"] in stdout
+            assert target["issue"] in (5, 11)
             if target["pass"] is None:  # only a comparison with a peer that did not run
                 assert target["missing"] == "PyTorch not available"
                 assert "torch" in doc["meta"]["peers_skipped"]
             else:
                 assert target["pass"] in (True, False)
+    engine_shape = sorted((name, t["limit"]) for name in workloads
+                          for t in doc["workloads"][name]["targets"] if t["issue"] == 11)
+    assert engine_shape == [t for t in ENGINE_SHAPE_TARGETS if t[0] in workloads]
+    if engine_shape:
+        assert "    target (issue 11): " in stdout  # labelled in the workload's section too
 
 
 def test_quick_run_with_whatever_peers_are_installed(tmp_path):

@@ -16,6 +16,7 @@ import numpy as np
 
 import tinygrad_edu as tg
 from benchmarks.harness import (
+    ISSUE_11,
     PEER_LABELS,
     PEER_NAMES,
     Peers,
@@ -217,6 +218,9 @@ def w_quadratic_100(s: dict, peers: Peers, quick: bool) -> Section:
     sec = quadratic_section("quadratic-100", f"the quadratic article: {s['n']} points, "
                             f"full-batch GD, lr {QUAD_LR}, {s['steps']} steps", s, peers)
     add_ratio_target(sec, "engine <= 2.5x hand-written NumPy per step", "engine/numpy", 2.5)
+    add_ratio_target(sec, "engine <= 4.5x hand-written NumPy per step", "engine/numpy", 4.5,
+                     ISSUE_11)
+    add_ratio_target(sec, "engine <= 0.9x PyTorch per step", "engine/torch", 0.9, ISSUE_11)
     faster = [PEER_LABELS[p] for p in PEER_NAMES if p in sec.samples
               and "numpy" in sec.samples and paired_ratio(sec, p, "numpy") < 2.5]
     if faster:
@@ -260,4 +264,6 @@ def w_quadratic_1m(s: dict, peers: Peers, quick: bool) -> Section:
     add_target(sec, "engine peak memory <= 2x hand-written NumPy's (tracemalloc)", mem_ratio, 2.0)
     if eng.get("rss_peak_bytes") and ref.get("rss_peak_bytes"):
         sec.extra["rss_peak_ratio_engine_numpy"] = eng["rss_peak_bytes"] / ref["rss_peak_bytes"]
+    add_ratio_target(sec, "engine <= 1.25x hand-written NumPy per step", "engine/numpy", 1.25,
+                     ISSUE_11)
     return sec
