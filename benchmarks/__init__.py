@@ -1,4 +1,5 @@
-"""The benchmark of tinygrad_edu (issue 5): run it as ``python benchmarks/bench.py``.
+"""The benchmark of tinygrad_edu (issue 5; it checks the targets of issue 11 too).
+Run it as ``python benchmarks/bench.py``.
 
     bench.py      the command line: options, the run over the workloads, the child entry
     harness.py    timing (interleaved rounds, paired ratios), peers, memory meters, children
