@@ -16,11 +16,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
+import re
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from tinygrad_edu import _validate
 from tinygrad_edu.models import DivergenceError
@@ -128,6 +133,72 @@ def make_parser(doc: str, epochs: int, lr: float, seed: int) -> DemoParser:
     return parser
 
 
+# --- learning rates that work, for least squares --------------------------------------
+
+
+def stable_lr(A: np.ndarray, batch_size: int | None = None) -> float:
+    """The learning rate below which gradient descent on L = ½ Σᵢ (aᵢ·θ − yᵢ)² cannot
+    diverge; the rows aᵢ of A are the examples' inputs (with a 1 for the bias).
+
+    L is a bowl with the constant Hessian H = AᵀA. A step θ ← θ − lr·∇L takes the
+    distance to the minimum θ − θ* to (I − lr·H)(θ − θ*): along each eigenvector of H
+    it is multiplied by 1 − lr·λ, which shrinks it for every λ if and only if
+    lr < 2/λ_max. That is the bound; above it, gradient descent diverges. (For the
+    mean instead of the sum, H and λ_max are n times smaller, the bound n times larger.)
+
+    With mini-batches of ``batch_size`` rows, each step uses its batch's H_b = A_bᵀA_b.
+    No batch's λ_max exceeds λ_max(AᵀA) (the other rows only add curvature), nor the
+    trace of H_b, the sum of its rows' |aᵢ|²; so 2 over the smaller of λ_max(AᵀA) and
+    the largest such sum is safe for every batch (safe, not the exact edge).
+    """
+    A = np.asarray(A, dtype=np.float64)
+    curvature = np.linalg.eigvalsh(A.T @ A)[-1]
+    if batch_size is not None and batch_size < len(A):
+        squares = np.sort(np.sum(A ** 2, axis=1))[::-1]
+        curvature = min(curvature, squares[:batch_size].sum())
+    return float(2.0 / curvature)
+
+
+def safe_lr(bound: float) -> float:
+    """A learning rate well inside the stable range: half the bound, rounded down to
+    one significant digit (0.0178 -> 0.008)."""
+    half = bound / 2
+    scale = 10.0 ** math.floor(math.log10(half))
+    return math.floor(half / scale) * scale
+
+
+def lr_advice(bound: float, batch_size: int | None = None) -> str:
+    """What to try instead of a learning rate that diverged, computed from the data."""
+    if batch_size is None:
+        stable = (f"gradient descent on this data is stable only for lr < {bound:.3g} "
+                  "(2/λ_max of AᵀA, A the examples' inputs)")
+    else:
+        stable = (f"with batches of {batch_size}, gradient descent on this data is sure to "
+                  f"be stable for lr < {bound:.3g} (2 over the most curvature AᵀA a batch "
+                  "can have)")
+    return f"try a smaller one: {stable}, so --lr {safe_lr(bound):g} is safe"
+
+
+@contextlib.contextmanager
+def advice_on_divergence(advice: str) -> Iterator[None]:
+    """Training inside this block that diverges (the models' DivergenceError) ends with
+    this advice instead of the models' general one (a tenth of the learning rate)."""
+    try:
+        yield
+    except DivergenceError as exc:
+        text, found = re.subn(r"try a smaller one, e\.g\. \S+?(?=\.(\s|$))", advice, str(exc),
+                              count=1)
+        raise DivergenceError(text if found else f"{exc} {advice}.") from None
+
+
+def diverged(epoch: int, what: str, lr: float, advice: str) -> DivergenceError:
+    """The error a demo's own training loop raises: in which epoch, what happened."""
+    return DivergenceError(
+        f"training diverged in epoch {epoch}: {what}. Each step overshot the minimum by "
+        f"more than the last, so the learning rate {lr:g} is too large for this data; "
+        f"{advice}.")
+
+
 def run_demo(main: Callable[[], object]) -> None:
     """Run a demo from the command line: training that diverges (too large a --lr)
     ends with its message and exit status 1 instead of a traceback."""
@@ -163,8 +234,6 @@ def plot_training_curves(ax_loss, ax_acc, losses: list[float], accuracies: list[
                          loss_name: str, accuracy_floor: float = 0.0,
                          target: float | None = None) -> None:
     """Loss per epoch (log scale) and training accuracy in % on two axes."""
-    import numpy as np
-
     epochs = np.arange(1, len(losses) + 1)
     ax_loss.plot(epochs, losses, color="tab:purple")
     ax_loss.set_yscale("log")

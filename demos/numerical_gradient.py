@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from _common import make_parser, pyplot, run_demo, save
+from _common import advice_on_divergence, lr_advice, make_parser, pyplot, run_demo, save, stable_lr
 
 from tinygrad_edu.models import LinearRegressor, linear_grads
 
@@ -123,7 +123,9 @@ def main(argv: list[str] | None = None) -> dict:
     # 3. gradient descent with each gradient (backward() first: it stops with a clear
     # error if --lr is so large that training diverges)
     model = LinearRegressor(5, w=w0, b=b0)
-    history = model.fit(X, y, lr=args.lr, epochs=args.epochs, log_every=None)
+    bound = stable_lr(np.column_stack([X, np.ones(len(X))]))  # A: the rows [xᵢ, 1]
+    with advice_on_divergence(lr_advice(bound)):
+        history = model.fit(X, y, lr=args.lr, epochs=args.epochs, log_every=None)
     print(f"\ngradient descent, lr {args.lr}, {args.epochs} steps, numerical gradients "
           "(the article's printout):")
     w, b = w0.copy(), b0.copy()

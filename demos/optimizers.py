@@ -29,8 +29,19 @@ Run:  python demos/optimizers.py [--epochs 800] [--lr 0.001] [--adam-lr 0.05]
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
-from _common import make_parser, positive_float, pyplot, run_demo, save
+from _common import (
+    advice_on_divergence,
+    lr_advice,
+    make_parser,
+    positive_float,
+    pyplot,
+    run_demo,
+    save,
+    stable_lr,
+)
 from quadratic_regression import article_data
 
 from tinygrad_edu.models import QuadraticRegressor, quadratic_grads, quadratic_optimum
@@ -98,12 +109,16 @@ def main(argv: list[str] | None = None) -> dict:
     best_w, best_b = quadratic_optimum(x, y)
     best_loss = QuadraticRegressor(best_w, best_b).loss(x, y).item()
 
+    # --lr's methods are all stable below half the bound of plain gradient descent
+    advice = lr_advice(stable_lr(np.column_stack([x ** 2, np.ones_like(x)])))
     runs = {}
     for name, settings, make in methods(args.lr, args.adam_lr):
         model = QuadraticRegressor(w=w0, b=b0)
         optimizer, scheduler = make(model)
-        history = model.fit(x, y, epochs=args.epochs, optimizer=optimizer,
-                            scheduler=scheduler, log_every=None)
+        # Adam's step is not lr·gradient: the bound says nothing about --adam-lr
+        with contextlib.nullcontext() if name == "Adam" else advice_on_divergence(advice):
+            history = model.fit(x, y, epochs=args.epochs, optimizer=optimizer,
+                                scheduler=scheduler, log_every=None)
         runs[name] = {"settings": settings, "history": history, "w": model.w.item(),
                       "b": model.b.item(), "loss": model.loss(x, y).item()}
 

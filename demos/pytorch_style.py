@@ -11,7 +11,9 @@ zeroed by hand. Below is its code, line for line. What changed, and why:
 - The program sits in main(argv) so the tests can run it; its constants 100 (seed),
   0.001 (lr) and 800 (steps) come from the command line, with those defaults; the
   plots are skipped under --no-plot; a progress line is printed every 100 steps, as
-  in all the demos.
+  in all the demos; and training that diverges (a loss above the first one: below
+  the stable learning rate every step lowers it) stops with a message that suggests
+  a learning rate computed from the data, as in the other demos.
 
 Nothing in the computation had to change. The numbers are not PyTorch's:
 torch.manual_seed(100) seeds PyTorch's generator there and a NumPy one here, so the
@@ -25,7 +27,7 @@ Run:  python demos/pytorch_style.py [--epochs 800] [--lr 0.001] [--seed 100]
 
 from __future__ import annotations
 
-from _common import make_parser, pyplot, run_demo, save
+from _common import diverged, lr_advice, make_parser, pyplot, run_demo, save, stable_lr
 
 import tinygrad_edu as torch
 
@@ -51,12 +53,21 @@ def main(argv: list[str] | None = None) -> dict:
     b = torch.randn(1, 1, dtype=torch.float, requires_grad=True)
 
     lr = args.lr  # 学习率 (was: lr = 0.001)
+    # added: the largest stable lr, from the rows [x², 1] of the inputs (see _common)
+    bound = stable_lr(torch.cat([x.pow(2), torch.ones_like(x)], dim=1).numpy())
     for i in range(args.epochs):  # was: range(800)
         # 前向传播
         y_pred = x.pow(2).mm(w) + b
         # 定义损失函数
         loss = 0.5 * (y_pred - y) ** 2
         loss = loss.sum()
+        # added: stop when training diverges, as every demo. Below the bound each step
+        # lowers the loss, so a loss above the first (or NaN) means it has blown up
+        if i == 0:
+            start = loss.item()
+        elif not loss.item() <= start:
+            raise diverged(i, f"the loss grew to {loss.item():.3g}, above the {start:.4g} "
+                              "it started from", lr, lr_advice(bound))
         # 自动计算梯度，梯度存放在grad属性中
         loss.backward()
 

@@ -25,7 +25,7 @@ Run:  python demos/quadratic_regression.py [--epochs 800] [--lr 0.001] [--seed 1
 from __future__ import annotations
 
 import numpy as np
-from _common import make_parser, pyplot, run_demo, save
+from _common import advice_on_divergence, lr_advice, make_parser, pyplot, run_demo, save, stable_lr
 
 from tinygrad_edu.models import QuadraticRegressor, quadratic_grads, quadratic_optimum
 
@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     print("Gradients from the engine (loss.backward()):")
     model = QuadraticRegressor(w=w0, b=b0)
-    history = model.fit(x, y, lr=args.lr, epochs=args.epochs, log_every=100)
+    bound = stable_lr(np.column_stack([x ** 2, np.ones_like(x)]))  # A: the rows [x², 1]
+    with advice_on_divergence(lr_advice(bound)):
+        history = model.fit(x, y, lr=args.lr, epochs=args.epochs, log_every=100)
     w, b = model.w.data, model.b.data
     print(w, b)  # the article's print(w1, b1)
 

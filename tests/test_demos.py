@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -168,13 +169,38 @@ def test_command_line_usage_error(tmp_path):
     assert "usage:" in done.stderr and "--epochs" in done.stderr
 
 
-@pytest.mark.parametrize("name, lr", [("quadratic_regression", "1"),
-                                      ("numerical_gradient", "100")])
-def test_command_line_divergence_is_a_message_not_a_traceback(tmp_path, name, lr):
-    done = run_command([str(DEMOS / f"{name}.py"), "--lr", lr, "--no-plot"], tmp_path)
-    assert done.returncode == 1
+DIVERGING = [("quadratic_regression", ["--lr", "1"]), ("quadratic_regression", ["--lr", "10"]),
+             ("numerical_gradient", ["--lr", "100"]), ("optimizers", ["--lr", "10"]),
+             ("pytorch_style", ["--lr", "10"]), ("pytorch_style", ["--lr", "0.0178"])]
+
+
+@pytest.mark.parametrize("name, argv", DIVERGING)
+def test_command_line_divergence_is_a_message_not_a_traceback(tmp_path, load_demo, name,
+                                                              argv):
+    done = run_command([str(DEMOS / f"{name}.py"), *argv, "--no-plot"], tmp_path)
+    assert done.returncode == 1, done.stderr
     assert done.stderr.startswith("error: training diverged") and "smaller" in done.stderr
     assert "Traceback" not in done.stderr and "Warning" not in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    # the advice is a learning rate computed from the data, and it works
+    suggested = re.search(r"so --lr (\S+) is safe", done.stderr).group(1)
+    assert float(suggested) < float(argv[-1])
+    load_demo(name).main([*argv[:-2], "--lr", suggested, "--no-plot"])
+
+
+def test_the_stable_learning_rate_is_computed_from_the_data(load_demo):
+    common = load_demo("_common")
+    rng = np.random.default_rng(0)
+    A = np.column_stack([rng.standard_normal((50, 2)), np.ones(50)])
+    assert common.stable_lr(A) == pytest.approx(2 / np.linalg.eigvalsh(A.T @ A)[-1])
+    assert common.stable_lr(A, batch_size=50) == common.stable_lr(A)
+    # with batches: below 2/λ_max of every batch of 5, however the rows are shuffled
+    batches = [A[k:k + 5] for k in range(0, 50, 5)]
+    assert common.stable_lr(A, batch_size=5) <= min(2 / np.linalg.eigvalsh(a.T @ a)[-1]
+                                                    for a in batches)
+    assert common.safe_lr(0.0178) == pytest.approx(0.008)
+    assert common.safe_lr(0.169) == pytest.approx(0.08)
+    assert common.safe_lr(2.0) == 1.0
 
 
 def test_no_plot_needs_no_matplotlib(tmp_path):
