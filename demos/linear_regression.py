@@ -3,12 +3,18 @@
 The article draws 300 examples of two standard-normal features, makes
 y = X·[2, 51] + 21.2 + 0.01·N(0, 1), starts from w = random_normal(2), b = 0, and
 trains for 10 epochs over shuffled batches of 10 (its ``data_iter``) with step size
-0.01: ``param[:] = param - eta * param.grad``. Here LinearRegressor does the same,
-with BatchIterator as data_iter and the gradients from the engine's backward().
+0.01: ``param[:] = param - eta * param.grad``. Here the same loop runs on the
+engine: LinearRegressor holds w, b and the loss, BatchIterator is data_iter, SGD the
+update, backward() gives the gradients. (LinearRegressor.fit does all of it in one
+call; the loop is written out so that it can stop at the first batch that blows up.)
 
 The article shows its loss only as a picture ("mean squared error"). We use the
 articles' ½ Σ (ŷ − y)² over each batch; without the ½ the steps would be twice as
-long and training would converge just as well.
+long and training would converge just as well. Being a sum, it makes a step grow with
+the batch: with --batch-size 300 (one batch of all the examples) a step is 30 times
+the article's and lr 0.01 diverges. Training stops then, at the first batch whose loss
+is above the loss of all 300 examples at the start (for a lr that works, the loss
+only falls), and suggests a learning rate computed from the data and the batch size.
 
 Its plot puts x2 on the horizontal axis and y on the vertical for 50 examples, the
 model's estimate as red circles and the truth as green stars; we draw that before
@@ -20,10 +26,24 @@ Run:  python demos/linear_regression.py [--epochs 10] [--lr 0.01] [--seed 0]
 
 from __future__ import annotations
 
-import numpy as np
-from _common import make_parser, positive_int, pyplot, run_demo, save
+import argparse
+import math
 
-from tinygrad_edu.models import LinearRegressor, linear_optimum
+import numpy as np
+from _common import (
+    diverged,
+    lr_advice,
+    make_parser,
+    positive_int,
+    pyplot,
+    run_demo,
+    save,
+    stable_lr,
+)
+
+from tinygrad_edu.data import BatchIterator
+from tinygrad_edu.models import DivergenceError, History, LinearRegressor, linear_optimum
+from tinygrad_edu.optim import SGD
 
 TRUE_W = np.array([2.0, 51.0])
 TRUE_B = 21.2
@@ -53,6 +73,51 @@ def parameter_table(rows: list[tuple[str, np.ndarray, float]]) -> str:
     return "\n".join(lines)
 
 
+def train(model: LinearRegressor, X: np.ndarray, y: np.ndarray,
+          args: argparse.Namespace) -> History:
+    """The article's loop, printing the parameters and the loss after every epoch;
+    DivergenceError at the first batch whose loss is not finite or above the loss of
+    all the examples at the start."""
+    batches = BatchIterator(X, y, batch_size=args.batch_size, seed=args.seed)
+    optimizer = SGD(model.parameters(), lr=args.lr)
+    start = model.loss(X, y).item()
+    history = History(w=[model.w.data.copy()], b=[model.b.data.copy()])
+    with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is caught below
+        for epoch in range(args.epochs):
+            total = 0.0
+            for xb, yb in batches:
+                loss = model.loss(xb, yb)  # ½ Σ (ŷ − y)² over the batch
+                if not loss.item() <= start:
+                    raise blown_up(epoch, loss.item(), start, X, args)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()  # param -= lr * param.grad
+                total += loss.item()
+            history.loss.append(total)
+            history.lr.append(args.lr)
+            history.w.append(model.w.data.copy())
+            history.b.append(model.b.data.copy())
+            (w1, w2), b = model.w.data, model.b.item()
+            print(f"Epoch {epoch}: w=[{w1:.4f}, {w2:.4f}], b={b:.4f}, Loss={total:.4f}")
+    return history
+
+
+def blown_up(epoch: int, loss: float, start: float, X: np.ndarray,
+             args: argparse.Namespace) -> DivergenceError:
+    if math.isfinite(loss):
+        what = (f"the loss of a batch grew to {loss:.3g}, above the {start:.4g} of all "
+                f"{len(X)} examples at the start")
+    else:
+        what = "the loss of a batch became inf or NaN"
+    if args.batch_size > 10:
+        what += (" (the loss adds up the batch, so a step grows with --batch-size: it is "
+                 f"{args.batch_size / 10:g} times the article's here)")
+    one_batch = args.batch_size >= len(X)  # plain gradient descent: the bound is exact
+    batch_size = None if one_batch else args.batch_size
+    bound = stable_lr(np.column_stack([X, np.ones(len(X))]), batch_size)  # rows [xᵢ, 1]
+    return diverged(epoch, what, args.lr, lr_advice(bound, batch_size))
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = make_parser(__doc__, epochs=10, lr=0.01, seed=0)
     parser.add_argument("--batch-size", type=positive_int, default=10,
@@ -68,8 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"(only {args.epochs} epochs, so progress is printed after every one)")
     print()
     model = LinearRegressor(2, w=w0, b=0.0)
-    history = model.fit(X, y, lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
-                        seed=args.seed, log_every=1)
+    history = train(model, X, y, args)
 
     best_w, best_b = linear_optimum(X, y)
     w, b = model.w.data.copy(), model.b.item()

@@ -171,7 +171,9 @@ def test_command_line_usage_error(tmp_path):
 
 DIVERGING = [("quadratic_regression", ["--lr", "1"]), ("quadratic_regression", ["--lr", "10"]),
              ("numerical_gradient", ["--lr", "100"]), ("optimizers", ["--lr", "10"]),
-             ("pytorch_style", ["--lr", "10"]), ("pytorch_style", ["--lr", "0.0178"])]
+             ("pytorch_style", ["--lr", "10"]), ("pytorch_style", ["--lr", "0.0178"]),
+             ("linear_regression", ["--lr", "10"]), ("linear_regression", ["--lr", "1e300"]),
+             ("linear_regression", ["--batch-size", "300", "--lr", "0.01"])]
 
 
 @pytest.mark.parametrize("name, argv", DIVERGING)
@@ -186,6 +188,24 @@ def test_command_line_divergence_is_a_message_not_a_traceback(tmp_path, load_dem
     suggested = re.search(r"so --lr (\S+) is safe", done.stderr).group(1)
     assert float(suggested) < float(argv[-1])
     load_demo(name).main([*argv[:-2], "--lr", suggested, "--no-plot"])
+    # it stopped at the first blown-up value: no screen-wide numbers before the message
+    assert max((len(line) for line in done.stdout.splitlines()), default=0) < 200
+
+
+def test_linear_demo_stops_in_the_epoch_that_blows_up(tmp_path):
+    done = run_command([str(DEMOS / "linear_regression.py"), "--lr", "10", "--no-plot"],
+                       tmp_path)
+    assert done.returncode == 1 and "Epoch" not in done.stdout
+    assert done.stderr.startswith("error: training diverged in epoch 0: the loss of a batch "
+                                  "grew to ")
+
+
+def test_linear_demo_explains_that_a_larger_batch_takes_larger_steps(tmp_path):
+    done = run_command([str(DEMOS / "linear_regression.py"), "--batch-size", "300",
+                        "--no-plot"], tmp_path)
+    assert done.returncode == 1 and done.stdout.count("Epoch ") == 1
+    assert "a step grows with --batch-size: it is 30 times the article's" in done.stderr
+    assert "stable only for lr < 0.00609" in done.stderr  # one batch: the exact bound
 
 
 def test_the_stable_learning_rate_is_computed_from_the_data(load_demo):
