@@ -233,8 +233,9 @@ def save(fig, out: Path, name: str) -> Path:
 def plot_training_curves(ax_loss, ax_acc, losses: list[float], accuracies: list[float],
                          loss_name: str, accuracy_floor: float = 0.0,
                          target: float | None = None) -> None:
-    """Loss per epoch (log scale) and training accuracy in % on two axes."""
-    epochs = np.arange(1, len(losses) + 1)
+    """Loss (log scale) and training accuracy in % against the epochs trained: the
+    lists hold the values after 0, 1, 2, ... epochs."""
+    epochs = np.arange(len(losses))
     ax_loss.plot(epochs, losses, color="tab:purple")
     ax_loss.set_yscale("log")
     ax_loss.set_title(f"training loss ({loss_name})")

@@ -70,23 +70,32 @@ def train(args: argparse.Namespace) -> dict:
     print(f"{sum(p.numel() for p in model.parameters())} parameters, "
           f"{len(labels)} points in {CLASSES} classes\n")
 
+    # losses[e], accuracies[e]: the model after e epochs (e = 0: before training); the
+    # forward pass of epoch e + 1 measures them, one more after the last step
     losses, accuracies = [], []
+
+    def measure(epoch: int, logits: tg.Tensor, loss: tg.Tensor) -> None:
+        losses.append(loss.item())
+        accuracies.append(accuracy(logits, labels))
+        if epoch % 100 == 0 or epoch == args.epochs:
+            print(f"epoch {epoch:5d}  loss {losses[-1]:.4f}  accuracy {accuracies[-1]:6.1%}")
+
     start = time.perf_counter()
-    for epoch in range(1, args.epochs + 1):
+    for epoch in range(args.epochs):
         logits = model(x)
         loss = loss_fn(logits, labels)  # labels: an integer ndarray of class indices
+        measure(epoch, logits, loss)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(loss.item())
-        accuracies.append(accuracy(logits, labels))
-        if epoch == 1 or epoch % 100 == 0 or epoch == args.epochs:
-            print(f"epoch {epoch:5d}  loss {losses[-1]:.4f}  accuracy {accuracies[-1]:6.1%}")
     seconds = time.perf_counter() - start
-
     with tg.no_grad():
-        final = accuracy(model(x), labels)
-    print(f"\ntraining accuracy {final:.1%} after {args.epochs} epochs in {seconds:.2f} s")
+        logits = model(x)  # after the last step
+        measure(args.epochs, logits, loss_fn(logits, labels))
+
+    final = accuracies[-1]
+    epochs = f"{args.epochs} epoch" + ("s" if args.epochs != 1 else "")
+    print(f"\ntraining accuracy {final:.1%} after {epochs} in {seconds:.2f} s")
     return {"model": model, "points": points, "labels": labels, "losses": losses,
             "accuracies": accuracies, "accuracy": final, "seconds": seconds}
 

@@ -55,3 +55,30 @@ def test_spiral_demo_learns_the_three_arms(tmp_path, load_demo):
     points, labels = demo.make_spiral(50, 3, noise=0.0, rng=np.random.default_rng(0))
     assert points.shape == (150, 2) and np.bincount(labels).tolist() == [50, 50, 50]
     assert np.hypot(*points.T).max() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name, argv", [
+    ("mlp_moons", ["--lr", "10"]),  # the last step changes a lot: 88.0 % before, 73.7 % after
+    ("mlp_moons", []),
+    ("mlp_spiral", ["--epochs", "120"]),
+])
+def test_mlp_demos_log_and_summary_agree(load_demo, capsys, name, argv):
+    """The last log line and the summary report the same thing: the model after the
+    last step."""
+    result = load_demo(name).main([*argv, "--no-plot"])
+    out = capsys.readouterr().out
+    epochs = int(argv[argv.index("--epochs") + 1]) if "--epochs" in argv else 300
+    last = [line for line in out.splitlines() if line.startswith("epoch")][-1]
+    assert last.split()[1] == str(epochs)
+    assert f"accuracy {result['accuracy']:6.1%}" in last
+    assert f"loss {result['losses'][-1]:.4f}" in last
+    assert f"training accuracy {result['accuracy']:.1%} after {epochs} epochs" in out
+    # one value per number of epochs trained, 0 (the start) to all of them
+    assert len(result["losses"]) == len(result["accuracies"]) == epochs + 1
+
+
+@pytest.mark.parametrize("name", ["mlp_moons", "mlp_spiral"])
+def test_mlp_demos_one_epoch_is_singular(load_demo, capsys, name):
+    load_demo(name).main(["--epochs", "1", "--no-plot"])
+    out = capsys.readouterr().out
+    assert "after 1 epoch in" in out and "1 epochs" not in out
