@@ -113,10 +113,11 @@ def folder_problem(out: Path) -> str | None:
 
 def add_output_options(parser: argparse.ArgumentParser, what: str) -> None:
     """--out and --no-plot."""
-    parser.add_argument("--out", type=Path, default=Path("out"),
+    parser.add_argument("--out", type=Path, default=Path("out"), metavar="DIR",
                         help=f"folder for {what} (default: out/)")
     parser.add_argument("--no-plot", action="store_true",
-                        help="print only; do not draw (matplotlib is not needed)")
+                        help="print only, do not draw; matplotlib is not needed "
+                             "(default: off, the plots are drawn)")
 
 
 def make_parser(doc: str, epochs: int, lr: float, seed: int) -> DemoParser:
@@ -127,7 +128,7 @@ def make_parser(doc: str, epochs: int, lr: float, seed: int) -> DemoParser:
     parser.add_argument("--lr", type=positive_float, default=lr,
                         help=f"learning rate (default {lr})")
     parser.add_argument("--seed", type=random_seed, default=seed,
-                        help=f"random seed for data and initial values, 0 to 2**32 - 1 "
+                        help=f"random seed for data and initial values, 0 to 2**32-1 "
                              f"(default {seed})")
     add_output_options(parser, "the PNG files")
     return parser

@@ -21,7 +21,7 @@ model's estimate as red circles and the truth as green stars; we draw that befor
 training, after the first epoch and at the end, plus the loss per epoch.
 
 Run:  python demos/linear_regression.py [--epochs 10] [--lr 0.01] [--seed 0]
-                                        [--out out] [--no-plot]
+                                        [--batch-size 10] [--out out] [--no-plot]
 """
 
 from __future__ import annotations

@@ -368,3 +368,47 @@ def test_linear_demo_help_shows_the_batch_size_default(load_demo, capsys):
     with pytest.raises(SystemExit):
         load_demo("linear_regression").main(["--help"])
     assert "examples per batch (default 10)" in " ".join(capsys.readouterr().out.split())
+
+
+# --- what each demo takes: its --help and README's table ---------------------------------
+
+
+def help_entries(load_demo, capsys, name) -> dict[str, str]:
+    """The options of the demo's --help: flag -> its help text (on one line)."""
+    with pytest.raises(SystemExit) as exit_info:
+        load_demo(name).main(["--help"])
+    assert exit_info.value.code == 0
+    options = capsys.readouterr().out.split("options:", 1)[1]
+    entries = re.split(r"\n  (?=-)", "\n" + options)[1:]  # each starts with its flag(s)
+    return {entry.split()[0].rstrip(","): " ".join(entry.split()) for entry in entries}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_help_lists_every_flag_with_its_default(load_demo, capsys, name):
+    entries = help_entries(load_demo, capsys, name)
+    assert "--out" in entries and "--no-plot" in entries
+    for flag, text in entries.items():
+        assert flag == "-h" or "(default" in text, text
+
+
+def test_readme_table_says_which_flags_each_demo_takes(load_demo, capsys):
+    readme = (DEMOS.parent / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `\.venv/bin/python demos/(\w+)\.py` \| `([^`]*)` \|",
+                           readme, flags=re.MULTILINE))
+    assert sorted(rows) == sorted(ALL)
+    for name, flags in rows.items():
+        listed = {word for word in flags.split() if word.startswith("--")}
+        taken = set(help_entries(load_demo, capsys, name)) - {"-h"}
+        assert listed == taken, name
+
+
+def test_readme_starts_with_the_two_quiet_commands():
+    lines = (DEMOS.parent / "README.md").read_text(encoding="utf-8").splitlines()
+    assert lines[:4] == [
+        "```bash",
+        "python3 -m venv .venv && .venv/bin/pip install -q -e '.[plot]' && "
+        ".venv/bin/python demos/quadratic_regression.py",
+        "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && "
+        ".venv/bin/python -m pytest -q",
+        "```",
+    ]
