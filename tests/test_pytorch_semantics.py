@@ -25,7 +25,7 @@ IDENTITY_VIEWS = {
     "reshape to the same shape": lambda x: x.reshape(2, 3),
     "view to the same shape": lambda x: x.view(2, 3),
     "expand to the same shape": lambda x: x.expand(2, 3),
-    "flatten of a 1-D row": lambda x: x[0].flatten(),
+    "flatten of a 2-D tensor": lambda x: x.flatten(),
     "T of a 1-D row": lambda x: x[0].T,
 }
 
@@ -50,7 +50,20 @@ def test_identity_view_passes_the_gradient_through():
 
 def test_casts_to_the_same_dtype_return_the_tensor_itself_as_pytorch():
     x = leaf([1.0, 2.0])
-    assert x.double() is x and x.astype(np.float64) is x
+    assert x.double() is x and x.astype(np.float64) is x and x.flatten() is x
+
+
+def test_a_view_made_under_no_grad_requires_grad_but_leads_nowhere():
+    """PyTorch's rule: such a view has requires_grad=True, no grad_fn, and gradients
+    that reach it are dropped (neither it nor its base gets a .grad)."""
+    x = leaf([1.0, 2.0, 3.0])
+    with tg.no_grad():
+        v = x.unsqueeze(-1)
+    assert v.requires_grad and v.is_leaf
+    y = (v * 2).sum()
+    assert y.requires_grad
+    y.backward()
+    assert x.grad is None and v.grad is None
 
 
 # --- 2. squeeze with a tuple of dims ----------------------------------------------------

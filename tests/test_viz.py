@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 import tinygrad_edu as tg
-from tinygrad_edu.autograd import run_backward
+from tinygrad_edu import names
+from tinygrad_edu.engine import observing
+from tinygrad_edu.explain import Trace
 from tinygrad_edu.viz import MAX_DRAW_NODES, draw_graph, graph_stats, to_dot, to_text
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -239,8 +241,9 @@ def test_graph_stats_rule_calls_match_a_traced_backward(make):
     """The count is what the engine does: one TraceStep per op, one contribution per rule."""
     out = make()
     stats = graph_stats(out)
-    steps = []
-    run_backward([out], [tg.ones_like(out)], False, False, trace=steps)
+    with observing(Trace()) as trace:
+        out.backward(tg.ones_like(out))
+    steps = trace.steps
     assert len(steps) == stats.ops
     assert sum(len(step.contributions) for step in steps) == stats.rule_calls
 
@@ -328,7 +331,7 @@ def test_named_intermediate_tensors_label_their_ops():
     loss = y_pred.sum()
     assert "y_pred = mul" in tg.to_text(loss)
     assert "y_pred = mul" in tg.to_dot(loss)
-    assert y_pred.grad_fn.out_name == "y_pred"
+    assert names.of(y_pred.grad_fn) == "y_pred"
 
 
 def test_recorded_inplace_keeps_the_label_on_the_new_op():
@@ -337,4 +340,4 @@ def test_recorded_inplace_keeps_the_label_on_the_new_op():
     c = a * 2
     c.name = "c"
     c += 1
-    assert c.grad_fn.out_name == "c" and "c = add" in tg.to_text(c.sum())
+    assert names.of(c.grad_fn) == "c" and "c = add" in tg.to_text(c.sum())

@@ -1,20 +1,13 @@
 """tinygrad_edu: a small reverse-mode automatic differentiation engine over NumPy.
 
 Read it in this order: ``ops.py`` (every derivative, in one table), ``tensor.py``
-(the Tensor and its operators), ``autograd.py`` (the graph and the reverse pass).
+(the Tensor and its operators), ``engine.py`` (the graph and the reverse pass).
 """
 
 import numpy as _np
 
-from . import autograd, data, explain, models, nn, ops, optim, viz
-from .autograd import (
-    AnomalyError,
-    detect_anomaly,
-    enable_grad,
-    is_grad_enabled,
-    no_grad,
-    set_grad_enabled,
-)
+from . import autograd, data, engine, explain, models, nn, ops, optim, viz
+from .anomaly import AnomalyError, detect_anomaly, set_detect_anomaly
 from .creation import (
     arange,
     eye,
@@ -30,6 +23,7 @@ from .creation import (
     zeros_like,
 )
 from .explain import explain_backward
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from .nn.functional import log_softmax, relu, sigmoid, softmax, tanh
 from .serialization import load, save

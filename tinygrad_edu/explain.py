@@ -19,13 +19,52 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import Node, TraceStep, run_backward
-from .tensor import Tensor
+from . import names
+from .engine import Node, Observer, Rule, broadcast_axes, observing
+from .ops import value
+from .tensor import Accumulate, Tensor, run_backward
 from .viz import _count, _short
 
-__all__ = ["BackwardRecord", "Row", "explain_backward"]
+__all__ = ["BackwardRecord", "Contribution", "Row", "Trace", "TraceStep", "explain_backward"]
 
 _MAX_ELEMENTS = 4  # arrays with more elements are summarised by shape and range
+
+
+@dataclass
+class Contribution:
+    """What one rule sent to one input during backward."""
+
+    index: int  # which input of the node
+    rule: str  # the rule's text from ops.py
+    to: Node | Tensor  # the input's node, or the leaf tensor itself
+    raw: np.ndarray  # the rule's result, before broadcasting was undone
+    grad: np.ndarray  # what was delivered (summed to the input's shape)
+    summed_axes: tuple[int, ...]  # axes of raw summed away by sum_to (empty: none)
+
+
+@dataclass
+class TraceStep:
+    """One node of the reverse pass: its upstream gradient and its contributions."""
+
+    node: Node
+    upstream: np.ndarray
+    contributions: list[Contribution]
+
+
+class Trace(Observer):
+    """An observer of the reverse pass that writes down every step: ``steps``."""
+
+    def __init__(self) -> None:
+        self.steps: list[TraceStep] = []
+
+    def node_gradient(self, node: Node, g: Any) -> Any:
+        self.steps.append(TraceStep(node, value(g), []))
+        return g
+
+    def contribution(self, node: Node, i: int, rule: Rule, g: Any, raw: Any, gi: Any) -> None:
+        self.steps[-1].contributions.append(Contribution(
+            i, rule.text, node.parents[i], value(raw), value(gi),
+            broadcast_axes(raw.shape, node.shapes[i])))
 
 
 @dataclass
@@ -47,8 +86,9 @@ class Row:
 def _node_title(node: Node, step: int) -> str:
     """'SubBackward (sub)', or 'SubBackward (sub → err)' when the result was named
     (the loss at step 1 is named in the table's first line already)."""
-    if node.out_name and step != 1:
-        return f"{node.name} ({node.op.name} → {node.out_name})"
+    name = names.of(node)
+    if name and step != 1:
+        return f"{node.name} ({node.op.name} → {name})"
     return f"{node.name} ({node.op.name})"
 
 
@@ -77,8 +117,8 @@ class BackwardRecord:
                     continue
                 if type(parent) is Node:
                     to = f"#{step_of[parent]} {parent.name}" if parent in step_of else parent.name
-                    if parent.out_name:
-                        to += f" ({parent.out_name})"
+                    if names.of(parent):
+                        to += f" ({names.of(parent)})"
                 else:
                     to = self._label(parent)
                 self.rows.append(Row(n, node, step.upstream, i, node.op.input_name(i), to,
@@ -180,12 +220,7 @@ def explain_backward(loss: Tensor, gradient: Any = None,
     """
     if not isinstance(loss, Tensor):
         raise TypeError(f"explain_backward: expected a Tensor, got {type(loss).__name__}")
-    if not loss.requires_grad:
-        raise RuntimeError(
-            f"explain_backward: this tensor (shape {loss.shape}) does not require grad, so "
-            "there is no backward pass to explain. Create the parameters with "
-            "requires_grad=True, and do not compute the loss under no_grad().")
-    seed = Tensor._seed(loss, gradient, "explain_backward()")  # ones for a scalar
-    steps: list[TraceStep] = []
-    run_backward([loss], [seed], retain_graph, False, trace=steps)
-    return BackwardRecord(loss, steps)
+    with observing(Trace()) as trace:
+        run_backward([loss], [gradient], retain_graph, False, Accumulate(False),
+                     "explain_backward()")
+    return BackwardRecord(loss, trace.steps)

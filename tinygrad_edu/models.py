@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 
 from ._validate import positive_int, positive_number
-from .autograd import no_grad
 from .data import BatchIterator
+from .grad_mode import no_grad
 from .optim import SGD, LRScheduler, Optimizer
 from .tensor import Tensor
 

@@ -13,9 +13,12 @@ How to read an entry::
   engine sums broadcast axes away (``sum_to``), once, for every op, so no rule here
   deals with broadcasting.
 * A rule's parameter names say what it reads: ``g``; the inputs ``a``, ``b``; the
-  result ``out``; ``i`` (which input, for ops with many inputs); and the op's
-  keyword params (``axis``, ``shape`` ...). The engine keeps exactly those values for
-  backward and checks that none was changed in place before it is used.
+  result ``out``; ``i`` (which input, for ops with many inputs); ``in_shape`` (the
+  shape of the input the rule is for) and ``in_shapes`` (all inputs' shapes), which
+  the engine's Node holds; and the op's keyword params (``axis``, ``key`` ...). The
+  engine keeps exactly those values for backward and checks that none was changed in
+  place before it is used. Every gradient is cast back to its input's dtype by the
+  engine, too.
 * Rules read ``g * (local derivative)``: the derivative is built first, so at most
   two full-size temporaries are alive at once.
 * One rule, two kinds of values. A plain ``backward()`` calls the rules on NumPy
@@ -56,22 +59,23 @@ class Rule:
         object.__setattr__(self, "reads", names[1:])
 
 
-@dataclass(frozen=True, eq=False)  # eq=False: hashed by identity, cheaply
 class Op:
-    """A primitive: a name, a NumPy forward, and one Rule per input."""
+    """A primitive: a name, a NumPy forward, and one Rule per input.
 
-    name: str
-    forward: Callable[..., np.ndarray]
-    rules: tuple[Rule, ...]
-    variadic: bool = False  # any number of inputs, all sharing rules[0]
-    view: bool = False  # the result may share memory with input a
+    ``variadic``: any number of inputs, all sharing rules[0]. ``view``: the result may
+    share memory with input a. ``rule_params``: params that only the rules read (the
+    engine does not pass them to the forward).
+    """
 
-    def __init__(self, name, forward, *rules, variadic=False, view=False):
-        object.__setattr__(self, "name", name)
-        object.__setattr__(self, "forward", forward)
-        object.__setattr__(self, "rules", rules)
-        object.__setattr__(self, "variadic", variadic)
-        object.__setattr__(self, "view", view)
+    def __init__(self, name: str, forward: Callable[..., np.ndarray], *rules: Rule,
+                 variadic: bool = False, view: bool = False,
+                 rule_params: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.forward = forward
+        self.rules = rules
+        self.variadic = variadic
+        self.view = view
+        self.rule_params = rule_params
 
     def rule(self, i: int) -> Rule:
         return self.rules[0] if self.variadic else self.rules[i]
@@ -144,9 +148,9 @@ def _keep_reduced_dims(t, axis: tuple[int, ...], keepdims: bool):
     return t.reshape(tuple(shape))
 
 
-def _sum_grad(g, axis, keepdims, shape):
+def _sum_grad(g, axis, keepdims, in_shape):
     # d(sum a)/da_j = 1: every summed element receives g (a broadcast view, no copy)
-    return expand(_keep_reduced_dims(g, axis, keepdims), shape)
+    return expand(_keep_reduced_dims(g, axis, keepdims), in_shape)
 
 
 def _extremum_grad(g, a, out, axis, keepdims):
@@ -182,11 +186,10 @@ def _pow_grad_b(g, a, b, out):
     return where(flat, 0.0, g * (out * log(where(flat, 1.0, a))))
 
 
-def _matmul_forward(a: np.ndarray, b: np.ndarray, b_column_major: bool) -> np.ndarray:
+def _matmul_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b. With an inner dimension of 1 every entry is one product a_i1 * b_1j (an
     outer product), which NumPy's broadcast multiply computes several times faster
-    than its matmul does for that shape; the numbers are the same. (b_column_major
-    is for the backward rule only.)"""
+    than its matmul does for that shape; the numbers are the same."""
     if a.shape[-1] == 1:
         return np.multiply(a, b)
     return np.matmul(a, b)
@@ -211,10 +214,11 @@ def _scatter_forward(a: np.ndarray, key, shape) -> np.ndarray:
     return out
 
 
-def _cat_grad(g, i, axis, bounds):
+def _cat_grad(g, i, axis, in_shapes):
     # d cat(x_0, x_1, ...)/dx_i: the slice of g where x_i was placed
+    start = sum(shape[axis] for shape in in_shapes[:i])
     index = [slice(None)] * g.ndim
-    index[axis] = slice(bounds[i], bounds[i + 1])
+    index[axis] = slice(start, start + in_shapes[i][axis])
     return g[tuple(index)]
 
 
@@ -271,7 +275,7 @@ MUL = Op("mul", np.multiply,
 
 DIV = Op("div", np.divide,
          Rule("d(a/b)/da = 1/b", lambda g, b: g / b),
-         Rule("d(a/b)/db = -a/b^2 = -out/b", lambda g, b, out: g * (-out / b)))
+         Rule("d(a/b)/db = -a/b^2", lambda g, a, b: g * (-(a / b) / b)))
 
 POW = Op("pow", np.power,
          Rule("d(a^b)/da = b*a^(b-1)", _pow_grad_a),
@@ -314,12 +318,12 @@ RELU = Op("relu", lambda a: np.maximum(a, 0),
 CLIP = Op("clip", _clip_forward,
           Rule("d clip(a,lo,hi)/da = [lo <= a <= hi]", _clip_grad))
 
-CAST = Op("cast", lambda a, dtype, from_dtype: a.astype(dtype),
-          Rule("d cast(a)/da = 1  (cast back)", lambda g, from_dtype: g.astype(from_dtype)))
+CAST = Op("cast", lambda a, dtype: a.astype(dtype),
+          Rule("d cast(a)/da = 1  (the engine casts g back)", lambda g: g))
 
 # Reductions (axis is a tuple of non-negative axes)
 
-SUM = Op("sum", lambda a, axis, keepdims, shape: a.sum(axis=axis, keepdims=keepdims),
+SUM = Op("sum", lambda a, axis, keepdims: a.sum(axis=axis, keepdims=keepdims),
          Rule("d(sum a)/da = 1, broadcast back", _sum_grad))
 
 MAX = Op("max", lambda a, axis, keepdims: a.max(axis=axis, keepdims=keepdims),
@@ -332,11 +336,12 @@ MIN = Op("min", lambda a, axis, keepdims: a.min(axis=axis, keepdims=keepdims),
 
 MATMUL = Op("matmul", _matmul_forward,
             Rule("d(a@b)/da = g @ b^T", _matmul_grad_a),
-            Rule("d(a@b)/db = a^T @ g", _matmul_grad_b))
+            Rule("d(a@b)/db = a^T @ g", _matmul_grad_b),
+            rule_params=("b_column_major",))
 
 # Shape and indexing: the result moves elements around, the gradient moves them back
 
-RESHAPE = Op("reshape", lambda a, shape, in_shape: a.reshape(shape),
+RESHAPE = Op("reshape", lambda a, shape: a.reshape(shape),
              Rule("d reshape(a)/da: reshape g back", lambda g, in_shape: g.reshape(in_shape)),
              view=True)
 
@@ -349,7 +354,7 @@ EXPAND = Op("expand", _expand_forward,
             Rule("d expand(a)/da = 1  (the engine sums the copies)", lambda g: g),
             view=True)
 
-INDEX = Op("index", lambda a, key, in_shape: a[key],
+INDEX = Op("index", lambda a, key: a[key],
            Rule("d a[key]/da: g added into zeros at [key]",
                 lambda g, key, in_shape: scatter_into(g, key, in_shape)),
            view=True)
@@ -361,7 +366,7 @@ PUT = Op("put", _put_forward,
          Rule("d put(a,b)/da = 1, 0 where b was written", lambda g, index: where(_written(index, g.shape), 0.0, g)),
          Rule("d put(a,b)/db = g at the written places", lambda g, index: g.reshape(-1)[index]))
 
-CAT = Op("cat", lambda *xs, axis, bounds: np.concatenate(xs, axis=axis),
+CAT = Op("cat", lambda *xs, axis: np.concatenate(xs, axis=axis),
          Rule("d cat(x_0..x_n)/dx_i: slice i of g", _cat_grad),
          variadic=True)
 

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from ._validate import positive_int, positive_number
-from .autograd import no_grad
+from .grad_mode import no_grad
 from .tensor import Tensor
 
 # --- checking arguments ------------------------------------------------------------

@@ -6,6 +6,7 @@ or a composition of such methods (no derivative is written here).
 
 from __future__ import annotations
 
+import gc
 import math
 import numbers
 import weakref
@@ -14,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
-from .autograd import Node, Version, _mode, check_forward, record, run_backward
+from . import names, ops
+from .engine import Node, Version, record, reverse_pass, state
+from .grad_mode import GradMode
 from .ops import Op
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -85,26 +87,32 @@ def _shapes(inputs: Sequence[Tensor]) -> str:
 
 def apply(op: Op, *inputs: Tensor, **params: Any) -> Tensor:
     """Run ``op`` forward on the inputs' arrays; record a Node if a gradient is needed."""
+    forward_params = params
+    if op.rule_params:  # params only the rules read are not for the forward
+        forward_params = {k: v for k, v in params.items() if k not in op.rule_params}
     try:
-        out = op.forward(*[t.data for t in inputs], **params)
+        out = op.forward(*[t.data for t in inputs], **forward_params)
     except ValueError as exc:
         raise ValueError(f"{op.name}: {exc} (input shapes {_shapes(inputs)})") from None
     except IndexError as exc:
         raise IndexError(f"{op.name}: {exc} (tensor shape {_shapes(inputs)})") from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)  # full reductions return NumPy scalars
-    if _mode.anomaly is True:
-        check_forward(op, inputs, out)
     if op.view and np.may_share_memory(out, inputs[0].data):
-        return _make_view(op, inputs[0], out, params)
-    version = Version()
-    grad_fn = None
-    if _mode.enabled:
-        for t in inputs:
-            if t.requires_grad:
-                grad_fn = record(op, inputs, out, version, params)
-                break
-    return Tensor._wrap(out, grad_fn, version)
+        result = _make_view(op, inputs[0], out, params)
+    else:
+        version = Version()
+        grad_fn = None
+        if state.enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    grad_fn = record(op, inputs, out, version, params)
+                    break
+        result = Tensor._wrap(out, grad_fn, version)
+    if state.observers:
+        for o in state.observers:
+            o.forward(op, inputs, out, result.grad_fn)
+    return result
 
 
 def _make_view(op: Op, source: Tensor, out: np.ndarray, params: dict) -> Tensor:
@@ -114,7 +122,7 @@ def _make_view(op: Op, source: Tensor, out: np.ndarray, params: dict) -> Tensor:
     through either side can be recorded as PyTorch does (see ``_record_inplace``)."""
     version = source._vc  # a view changes when its base changes, and back
     grad_fn = None
-    if _mode.enabled:
+    if state.enabled:
         if source.requires_grad:
             grad_fn = record(op, (source,), out, version, params)
         views = version.views
@@ -123,11 +131,81 @@ def _make_view(op: Op, source: Tensor, out: np.ndarray, params: dict) -> Tensor:
         elif len(views) >= 16 and len(views) & (len(views) - 1) == 0:
             views[:] = [ref for ref in views if ref() is not None]  # drop dead views
     t = Tensor._wrap(out, grad_fn, version)
+    if not state.enabled:
+        t.requires_grad = source.requires_grad  # as PyTorch: a no-grad view still "requires"
     base, steps, recording = source._view or (source, (), True)
-    t._view = (base, steps + ((op, params),), recording and _mode.enabled)
-    if _mode.enabled:
+    t._view = (base, steps + ((op, params),), recording and state.enabled)
+    if state.enabled:
         views.append(weakref.ref(t))
     return t
+
+
+# --- the one way into a reverse pass --------------------------------------------------
+
+
+def _seed(out: Tensor, gradient: Any, where: str) -> Tensor:
+    """The starting gradient dL/d(out): 1 for a one-element output."""
+    if gradient is None:
+        if out.data.size != 1:
+            raise RuntimeError(
+                f"{where}: the output has shape {out.shape}, not one element, so the "
+                "gradient to start from is ambiguous. Reduce it to a scalar first "
+                "(e.g. loss.sum() or loss.mean()), or pass gradient= (a tensor of "
+                f"shape {out.shape}) giving dL/d(output).")
+        return Tensor._wrap(np.ones(out.shape, out.dtype), None)
+    seed = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=out.dtype)
+    if seed.shape != out.shape:
+        raise ValueError(f"{where}: the gradient has shape {seed.shape} but the output "
+                         f"has shape {out.shape}; they must match")
+    return seed
+
+
+def run_backward(outputs: Sequence[Tensor], gradients: Sequence[Any],
+                 retain_graph: bool | None, create_graph: bool, sink: Any, where: str) -> None:
+    """Start a reverse pass (``backward``, ``autograd.grad`` and ``explain_backward``
+    all come here): check the outputs, make the seed gradients, then run the engine's
+    loop with rules on arrays, or on Tensors when ``create_graph`` (recorded)."""
+    for k, out in enumerate(outputs):
+        if not out.requires_grad:
+            which = "this tensor" if len(outputs) == 1 else f"output {k}"
+            raise RuntimeError(
+                f"{where}: {which} (shape {out.shape}) does not require grad and has no "
+                "grad_fn, so there is nothing to differentiate. Create the parameters with "
+                "requires_grad=True, and do not compute the loss under no_grad().")
+    seeds = [_seed(out, g, where) for out, g in zip(outputs, gradients)]
+    roots = [(out.grad_fn or out, seed if create_graph else seed.data)
+             for out, seed in zip(outputs, seeds)]
+    if retain_graph is None:
+        retain_graph = create_graph  # as PyTorch: a recorded backward keeps the graph
+    collecting = gc.isenabled()
+    gc.disable()  # the graph has no reference cycles: nothing for the collector to find,
+    # and its repeated scans of millions of live nodes would cost more than the pass
+    try:
+        with GradMode(create_graph):  # the rules' own ops are recorded only then
+            reverse_pass(roots, sink, retain_graph, Tensor._wrap if create_graph else None)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+class Accumulate:
+    """Where ``backward()`` sends gradients: added into each leaf's ``.grad``."""
+
+    keep = None  # every node is visited
+
+    def __init__(self, create_graph: bool) -> None:
+        self.create_graph = create_graph
+
+    def leaf(self, leaf: Tensor, g: Any) -> None:
+        """leaf.grad += g, as PyTorch: in place into the existing .grad when possible."""
+        if leaf.grad is None:
+            # a fresh array the leaf owns: g may be shared with other leaves or be a view
+            leaf.grad = g * 1.0 if self.create_graph else Tensor._wrap(np.array(g), None)
+        elif self.create_graph or leaf.grad.requires_grad:
+            leaf.grad = leaf.grad + g
+        else:
+            np.add(leaf.grad.data, g, out=leaf.grad.data)
+            leaf.grad._vc.n += 1
 
 
 class Tensor:
@@ -180,7 +258,7 @@ class Tensor:
     def name(self, name: str | None) -> None:
         self._name = name
         if self.grad_fn is not None:
-            self.grad_fn.out_name = name
+            names.label(self.grad_fn, name)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -272,33 +350,8 @@ class Tensor:
         ``create_graph``); ``create_graph=True`` records the backward pass so the
         gradients can be differentiated again.
         """
-        if not self.requires_grad:
-            raise RuntimeError(
-                f"backward(): this tensor (shape {self.shape}) does not require grad and "
-                "has no grad_fn, so there is nothing to differentiate. Create the "
-                "parameters with requires_grad=True, and do not compute the loss under "
-                "no_grad().")
-        seed = Tensor._seed(self, gradient, "backward()")
-        if retain_graph is None:
-            retain_graph = create_graph  # as PyTorch: a recorded backward keeps the graph
-        run_backward([self], [seed], retain_graph, create_graph)
-
-    @staticmethod
-    def _seed(out: Tensor, gradient: Any, where: str) -> Tensor:
-        """The starting gradient dL/d(out): 1 for a one-element output."""
-        if gradient is None:
-            if out.data.size != 1:
-                raise RuntimeError(
-                    f"{where}: the output has shape {out.shape}, not one element, so the "
-                    "gradient to start from is ambiguous. Reduce it to a scalar first "
-                    "(e.g. loss.sum() or loss.mean()), or pass gradient= (a tensor of "
-                    f"shape {out.shape}) giving dL/d(output).")
-            return Tensor._wrap(np.ones_like(out.data), None)
-        seed = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=out.dtype)
-        if seed.shape != out.shape:
-            raise ValueError(f"{where}: the gradient has shape {seed.shape} but the output "
-                             f"has shape {out.shape}; they must match")
-        return seed
+        run_backward([self], [gradient], retain_graph, create_graph, Accumulate(create_graph),
+                     "backward()")
 
     def detach(self) -> Tensor:
         """The same data (shared) cut off from the graph: a leaf with no grad."""
@@ -326,7 +379,7 @@ class Tensor:
             raise TypeError(f"unsupported operand for {symbol}: Tensor and "
                             f"{type(other).__name__}")
         self._check_writeable(symbol)
-        if _mode.enabled and (self.requires_grad or other_t.requires_grad):
+        if state.enabled and (self.requires_grad or other_t.requires_grad):
             self._check_recordable(symbol)
             return self._become(apply(op, self, other_t), symbol)
         try:
@@ -384,7 +437,7 @@ class Tensor:
         base.grad_fn = result.grad_fn
         base.requires_grad = result.requires_grad
         if base._name is not None:
-            base.grad_fn.out_name = base._name  # the new op made the named tensor
+            names.label(base.grad_fn, base._name)  # the new op made the named tensor
         _refresh_views(base, self)
         return self
 
@@ -408,7 +461,7 @@ class Tensor:
     def zero_(self) -> Tensor:
         """Set every element to 0 in place (``w.grad.zero_()``)."""
         self._check_writeable("zero_()")
-        if _mode.enabled and self.requires_grad:
+        if state.enabled and self.requires_grad:
             self._check_recordable("zero_()")
             return self._become(self.where(np.zeros(self.shape, dtype=bool), 0.0), "zero_()")
         self.data[...] = 0
@@ -421,7 +474,7 @@ class Tensor:
         gradient of the overwritten elements is 0, the value's is g at those places."""
         self._check_writeable("item assignment")
         key = _index_key(key)
-        if _mode.enabled and (self.requires_grad or getattr(value, "requires_grad", False)):
+        if state.enabled and (self.requires_grad or getattr(value, "requires_grad", False)):
             value_t = _operand(value, self)
             if value_t is NotImplemented:
                 raise TypeError(f"item assignment: cannot assign a {type(value).__name__}")
@@ -577,7 +630,7 @@ class Tensor:
         dt = _check_dtype(dtype, "astype")
         if dt == self.dtype:
             return self
-        return apply(ops.CAST, self, dtype=dt, from_dtype=self.dtype)
+        return apply(ops.CAST, self, dtype=dt)
 
     to = astype
 
@@ -629,7 +682,7 @@ class Tensor:
     def sum(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
             keepdim: bool | None = None) -> Tensor:
         return apply(ops.SUM, self, axis=self._axes(axis, dim, "sum"),
-                     keepdims=self._keep(keepdims, keepdim), shape=self.shape)
+                     keepdims=self._keep(keepdims, keepdim))
 
     def mean(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
              keepdim: bool | None = None) -> Tensor:
@@ -747,12 +800,14 @@ class Tensor:
         if any(n < 0 for n in shape) or math.prod(shape) != size:
             raise ValueError(f"reshape: cannot reshape a tensor of shape {self.shape} "
                              f"({size} elements) into {shape}")
-        return apply(ops.RESHAPE, self, shape=shape, in_shape=self.shape)
+        return apply(ops.RESHAPE, self, shape=shape)
 
     view = reshape
 
     def flatten(self) -> Tensor:
-        return self.reshape(-1)
+        """All axes as one (a view). A 1-D tensor is returned itself, as PyTorch does
+        when no axes are merged."""
+        return self if self.ndim == 1 else self.reshape(-1)
 
     def permute(self, *axes: int | Sequence[int]) -> Tensor:
         """Reorder the axes: result axis k is input axis axes[k]."""
@@ -820,7 +875,7 @@ class Tensor:
     def __getitem__(self, key: Any) -> Tensor:
         """NumPy indexing: ints, slices, None, ..., integer and boolean arrays.
         Under backward, elements picked several times collect all their gradients."""
-        return apply(ops.INDEX, self, key=_index_key(key), in_shape=self.shape)
+        return apply(ops.INDEX, self, key=_index_key(key))
 
     def scatter_into(self, key: Any, shape: tuple[int, ...]) -> Tensor:
         """zeros(shape) with this tensor added at [key] (the adjoint of indexing)."""
@@ -910,8 +965,7 @@ def cat(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> 
         if t.ndim != first.ndim or any(
                 n != m for k, (n, m) in enumerate(zip(t.shape, first.shape)) if k != axis):
             raise ValueError(f"cat: shapes {_shapes(tensors)} differ outside axis {axis}")
-    bounds = tuple(int(b) for b in np.cumsum([0] + [t.shape[axis] for t in tensors]))
-    return apply(ops.CAT, *tensors, axis=axis, bounds=bounds)
+    return apply(ops.CAT, *tensors, axis=axis)
 
 
 def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:

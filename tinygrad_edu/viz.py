@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .autograd import Node, toposort
+from . import names
+from .engine import Node, toposort
 from .tensor import Tensor
 
 __all__ = ["MAX_DRAW_NODES", "GraphStats", "draw_graph", "graph_stats", "to_dot", "to_text"]
@@ -85,6 +86,15 @@ class _Graph:
     constants: dict[int, list[tuple[int, tuple]]]  # op vertex -> [(input index, shape)]
     depth: list[int]
 
+    def out_shape(self, k: int) -> tuple[int, ...]:
+        """The shape of what op vertex k made: the root's, or an input shape of a user."""
+        if k == 0:
+            return self.root.shape
+        for src, dst, i in self.edges:
+            if src == k:
+                return self.vertices[dst].shapes[i]
+        raise ValueError(f"vertex {k} has no user")  # cannot happen: the graph is connected
+
     @property
     def n_ops(self) -> int:
         return sum(type(v) is Node for v in self.vertices)
@@ -132,8 +142,9 @@ def _box_lines(g: _Graph, k: int, show_values: bool, show_grads: bool) -> list[s
     """The text of vertex k's box: what it is, its shape, small values."""
     v = g.vertices[k]
     if type(v) is Node:
-        made = f"{v.out_name} = " if v.out_name and k != 0 else ""  # the root: below
-        lines = [f"[{k + 1}] {v.name}", f"{made}{v.op.name} → {v.out_shape}"]
+        name = names.of(v)
+        made = f"{name} = " if name and k != 0 else ""  # the root: below
+        lines = [f"[{k + 1}] {v.name}", f"{made}{v.op.name} → {g.out_shape(k)}"]
         consts = g.constants.get(k, [])
         if consts:
             lines.append("constant " + ", ".join(f"{v.op.input_name(i)} {shape}"
@@ -186,8 +197,9 @@ def to_dot(tensor: Tensor, show_values: bool = True, show_grads: bool = True) ->
 def _tree_line(g: _Graph, k: int, show_values: bool, show_grads: bool) -> str:
     v = g.vertices[k]
     if type(v) is Node:
-        made = f"{v.out_name} = " if v.out_name and k != 0 else ""  # the root: below
-        text = f"[{k + 1}] {v.name}  {made}{v.op.name} → {v.out_shape}"
+        name = names.of(v)
+        made = f"{name} = " if name and k != 0 else ""  # the root: below
+        text = f"[{k + 1}] {v.name}  {made}{v.op.name} → {g.out_shape(k)}"
         if k == 0:
             name = g.root.name or "output"
             text += f"  ({name} = {_short(g.root.data)})" if show_values else f"  ({name})"

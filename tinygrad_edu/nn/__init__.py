@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._validate import positive_int
-from ..autograd import no_grad
+from ..grad_mode import no_grad
 from ..tensor import Tensor
 from . import functional, init
 from . import functional as F

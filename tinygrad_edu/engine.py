@@ -1,0 +1,331 @@
+"""The engine: graph nodes and the reverse pass. It knows no calculus and no Tensor.
+
+Every derivative comes from a ``Rule`` in ``ops.py``. The engine's jobs:
+
+1. ``record``: when an op runs on inputs that require grad, keep a ``Node``: the op,
+   where each input's gradient must go (``parents``), and exactly the values the op's
+   rules read, each stamped with its memory's version.
+2. ``reverse_pass``: visit the nodes from the outputs back to the leaves in
+   topological order (iterative, so a million-deep chain is fine), call each needed
+   rule, undo broadcasting once (``sum_to``), add up gradients that meet (reuse,
+   diamonds), and hand each leaf's gradient to a *sink*.
+
+Three pieces around that loop are passed in, so that the loop stays the chain rule:
+
+* **where gradients go**: a sink. ``Tensor.backward`` accumulates into ``.grad``;
+  ``autograd.grad`` collects the wanted gradients and prunes what leads elsewhere.
+* **what the rules receive**: plain NumPy arrays (fast), or, with ``create_graph``,
+  Tensors made by the caller's ``wrap``, so that the backward pass is recorded too.
+* **who watches**: observers (anomaly detection, the narrated trace, hooks ...) listed
+  in ``state.observers``; each is called at fixed points and may replace a gradient.
+
+Nodes point only to older nodes and to leaf tensors, never to the tensor they
+produced, so dropping the last reference to an output frees its graph at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .ops import Op, Rule
+
+
+class _State(threading.local):
+    """Per-thread switches: is the forward pass recorded, who observes the passes,
+    and is a reverse pass running (its rules' own ops are not user code)."""
+
+    def __init__(self) -> None:
+        self.enabled = True
+        self.observers: list[Observer] = []
+        self.in_backward = False
+
+
+state = _State()
+
+
+class Observer:
+    """Watches the forward and reverse passes; each method's default does nothing.
+    Put one in ``state.observers`` (see ``observing``) for as long as it should watch."""
+
+    def forward(self, op: Op, inputs: Sequence, out: np.ndarray, node: Node | None) -> None:
+        """An op ran (node is None if nothing was recorded)."""
+
+    def node_gradient(self, node: Node, g: Any) -> Any:
+        """The whole gradient of node's output is known; return it (or a replacement)."""
+        return g
+
+    def contribution(self, node: Node, i: int, rule: Rule, g: Any, raw: Any, gi: Any) -> None:
+        """node's rule for input i turned g into raw, delivered (summed) as gi."""
+
+    def leaf_gradient(self, leaf: Any, g: Any) -> Any:
+        """A gradient arrives at a leaf; return it (or a replacement)."""
+        return g
+
+
+class observing:
+    """``with observing(obs):`` obs watches the passes run inside the block."""
+
+    def __init__(self, observer: Observer) -> None:
+        self.observer = observer
+
+    def __enter__(self) -> Observer:
+        state.observers = [*state.observers, self.observer]
+        return self.observer
+
+    def __exit__(self, *exc: object) -> None:
+        state.observers = [o for o in state.observers if o is not self.observer]
+
+
+class Version:
+    """Counts in-place changes of one block of memory. A tensor and its views
+    (reshape, transpose, slices, detach) share one counter. ``views`` holds weak
+    references to the views made while recording, so that a recorded in-place change
+    of the memory can give each of them its new history."""
+
+    __slots__ = ("n", "views")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.views: list | None = None
+
+
+class Node:
+    """One recorded op application: the backward half of the graph.
+
+    parents[i] is where input i's gradient goes: the input's own Node, the input
+    itself if it is a leaf that requires grad, or None if it needs no gradient.
+    """
+
+    __slots__ = ("op", "parents", "params", "shapes", "dtypes", "saved", "versions",
+                 "__weakref__")
+
+    def __init__(self, op: Op, parents: tuple, params: dict, shapes: tuple, dtypes: tuple,
+                 saved: dict, versions: tuple) -> None:
+        self.op = op
+        self.parents = parents
+        self.params = params
+        self.shapes = shapes  # input shapes: where sum_to reduces each gradient to
+        self.dtypes = dtypes  # input dtypes: each gradient is cast back to its input's
+        self.saved = saved  # name -> ndarray, exactly what the needed rules read
+        self.versions = versions  # (name, Version, n at save time) per saved array
+
+    @property
+    def freed(self) -> bool:
+        """True once a backward (without retain_graph) dropped the saved values."""
+        return self.saved is None
+
+    @property
+    def name(self) -> str:
+        return "".join(part.capitalize() for part in self.op.name.split("_")) + "Backward"
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+    def keep_own_copy(self, array: np.ndarray) -> None:
+        """Replace saved references to ``array`` by a private copy: a recorded in-place
+        op is about to overwrite it, and this node's rules need the old value."""
+        for k, (name, _counter, _n) in enumerate(self.versions):
+            if self.saved[name] is array:
+                self.saved[name] = array.copy()
+                self.versions = self.versions[:k] + ((name, Version(), 0),) + \
+                    self.versions[k + 1:]
+
+    def release(self) -> None:
+        """Drop the saved values (after a backward without retain_graph)."""
+        self.saved = None
+        self.versions = ()
+
+
+_SAVES: dict = {}  # (op, bitmask of inputs that need grad) -> names of values to keep
+
+
+def _saves(op: Op, needs: int) -> tuple[str, ...]:
+    """The inputs ("a", "b") and/or "out" that the rules of the needed inputs read."""
+    try:
+        return _SAVES[op, needs]
+    except KeyError:
+        reads = set()
+        for i in range(needs.bit_length()):
+            if needs >> i & 1:
+                reads.update(op.rule(i).reads)
+        _SAVES[op, needs] = names = tuple(sorted(reads & {"a", "b", "out"}))
+        return names
+
+
+def record(op: Op, inputs: Sequence, out: np.ndarray, out_version: Version,
+           params: dict) -> Node:
+    """Build the Node for ``out = op(*inputs)``, saving only what needed rules read."""
+    parents, shapes, dtypes, needs, bit = [], [], [], 0, 1
+    for t in inputs:
+        data = t.data
+        shapes.append(data.shape)
+        dtypes.append(data.dtype)
+        if t.requires_grad:
+            # its own node, or the leaf itself; a view made under no_grad "requires
+            # grad" but leads nowhere (PyTorch's rule): None
+            parents.append(t.grad_fn or (None if t._view and not t._view[2] else t))
+            needs |= bit
+        else:
+            parents.append(None)
+        bit <<= 1
+    saved, versions = {}, []
+    for name in _saves(op, needs):
+        if name == "out":
+            array, counter = out, out_version
+        else:
+            t = inputs[0 if name == "a" else 1]
+            array, counter = t.data, t._vc
+        saved[name] = array
+        versions.append((name, counter, counter.n))
+    return Node(op, tuple(parents), params, tuple(shapes), tuple(dtypes), saved,
+                tuple(versions))
+
+
+def toposort(roots: Sequence[Node]) -> list[Node]:
+    """Nodes reachable from ``roots``, every node after all of its parents.
+
+    Depth-first with an explicit stack (no recursion), parents in input order,
+    so the order is deterministic and any depth works.
+    """
+    order: list[Node] = []
+    visited: set[Node] = set()
+    for root in roots:
+        if root in visited:
+            continue
+        visited.add(root)
+        stack = [(root, iter(root.parents))]
+        while stack:
+            node, pending = stack[-1]
+            for parent in pending:
+                if type(parent) is Node and parent not in visited:
+                    visited.add(parent)
+                    stack.append((parent, iter(parent.parents)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def broadcast_axes(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The axes of grad_shape that broadcasting added (leading) or stretched (from 1)."""
+    lead = len(grad_shape) - len(shape)
+    return tuple(range(lead)) + tuple(
+        lead + k for k, n in enumerate(shape) if n == 1 and grad_shape[lead + k] != 1)
+
+
+def sum_to(g, shape: tuple[int, ...]):
+    """Undo broadcasting: sum g (an array or a Tensor) over the axes that
+    broadcasting added or stretched."""
+    if g.shape == shape:
+        return g
+    axes = broadcast_axes(g.shape, shape)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape) if g.shape != shape else g
+
+
+def check_usable(node: Node) -> None:
+    """Raise if node's saved values were freed, or changed in place since saved."""
+    if node.saved is None:
+        raise RuntimeError(
+            f"{node.name}: trying to backward through the graph a second time, but its "
+            "saved values were freed after the first backward. Pass retain_graph=True to "
+            "the first .backward() (or grad()) call if you need to go through the same "
+            "graph again.")
+    for name, counter, n in node.versions:
+        if counter.n != n:
+            what = "its result" if name == "out" else f"its input {name!r}"
+            raise RuntimeError(
+                f"{node.name}: {what} (shape {node.saved[name].shape}) was changed by an "
+                f"in-place operation after it was used (version {n}, now {counter.n}); "
+                "backward needs the old value and would give a wrong gradient. Use an "
+                "out-of-place form (x = x + 1 instead of x += 1), or modify a .clone() instead.")
+
+
+def rule_inputs(node: Node, rule: Rule, i: int, wrap: Callable | None) -> list:
+    """The values a rule reads, in its parameter order: plain arrays (``wrap=None``),
+    or, to record the backward pass, Tensors connected to the graph."""
+    values = []
+    for name in rule.reads:
+        if name in node.saved:
+            array = node.saved[name]
+            if wrap is None:
+                values.append(array)
+            elif name == "out":
+                values.append(wrap(array, node))
+            else:
+                parent = node.parents["ab".index(name)]
+                leaf = parent is not None and type(parent) is not Node
+                values.append(parent if leaf else wrap(array, parent))  # a leaf: itself
+        elif name == "i":
+            values.append(i)
+        elif name == "in_shape":
+            values.append(node.shapes[i])
+        elif name == "in_shapes":
+            values.append(node.shapes)
+        else:
+            values.append(node.params[name])
+    return values
+
+
+def reverse_pass(roots: Sequence[tuple[Any, Any]], sink: Any, retain_graph: bool,
+                 wrap: Callable | None) -> None:
+    """The chain rule from the outputs back to the leaves.
+
+    ``roots`` are (Node or leaf, seed gradient) pairs. ``sink.leaf(t, g)`` receives each
+    leaf's gradient; if ``sink.keep`` is a set, only the nodes and leaves in it are
+    visited, and ``sink.node(node, g)`` receives the gradient of each node in
+    ``sink.wanted``. ``wrap`` is None (rules get arrays) or ``(array, node) -> Tensor``.
+    """
+    grads: dict = {}  # Node -> the gradient of its output, summed so far
+    observers = state.observers
+    keep = sink.keep
+    for edge, seed in roots:
+        if type(edge) is Node:
+            grads[edge] = grads[edge] + seed if edge in grads else seed
+        else:  # an output that is a leaf itself
+            for o in observers:
+                seed = o.leaf_gradient(edge, seed)
+            sink.leaf(edge, seed)
+    outer, state.in_backward = state.in_backward, True
+    try:
+        for node in reversed(toposort(list(grads))):
+            g = grads.pop(node, None)
+            if g is None:
+                continue
+            if observers:
+                for o in observers:
+                    g = o.node_gradient(node, g)
+            if keep is not None:
+                if node in sink.wanted:
+                    sink.node(node, g)
+                if node not in keep:
+                    continue
+            check_usable(node)
+            for i, parent in enumerate(node.parents):
+                if parent is None or (keep is not None and parent not in keep):
+                    continue
+                rule = node.op.rule(i)
+                raw = rule.fn(g, *rule_inputs(node, rule, i, wrap))
+                gi = sum_to(raw, node.shapes[i])
+                if gi.dtype != node.dtypes[i]:
+                    gi = gi.astype(node.dtypes[i])
+                if observers:
+                    for o in observers:
+                        o.contribution(node, i, rule, g, raw, gi)
+                if type(parent) is Node:
+                    grads[parent] = grads[parent] + gi if parent in grads else gi
+                else:
+                    if observers:
+                        for o in observers:
+                            gi = o.leaf_gradient(parent, gi)
+                    sink.leaf(parent, gi)
+            if not retain_graph:
+                node.release()
+    finally:
+        state.in_backward = outer
