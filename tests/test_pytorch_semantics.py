@@ -228,3 +228,15 @@ def test_errors_name_the_function_the_user_called(call, name):
     with pytest.raises((ValueError, IndexError)) as info:
         call()
     assert str(info.value).startswith(name)
+
+
+def test_grad_with_respect_to_an_intermediate_runs_no_rule_below_it():
+    """grad(loss, [y]) needs only the rules above y: a value below y that was changed
+    in place (which y's own rule would need) is no reason to refuse, as in PyTorch."""
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    c = b * 1
+    y = a * c  # mul saves c for a's gradient
+    c += 1  # ... which is now stale, but grad(loss, [y]) never calls that rule
+    loss = (y * 2).sum()
+    (gy,) = grad(loss, [y])
+    np.testing.assert_array_equal(gy.numpy(), [2.0, 2.0])

@@ -23,17 +23,20 @@ __all__ = ["AnomalyError", "Collect", "Node", "broadcast_axes", "detect_anomaly"
 
 
 class Collect:
-    """Where ``grad()`` sends gradients: only the wanted tensors' are kept, and the
-    pass visits only the nodes and leaves that lead to one of them (``keep``)."""
+    """Where ``grad()`` sends gradients: only the wanted tensors' are kept. The pass
+    runs the rules only of the nodes that lead to a wanted one (``runs``; not of a
+    wanted node itself, unless it leads to another) and delivers only to ``keep``."""
 
     def __init__(self, wanted: Sequence[Tensor], outputs: Sequence[Tensor]) -> None:
         self.wanted = {t.grad_fn or t for t in wanted}  # their nodes, or the leaves
         self.grads: dict = {}
-        self.keep = set(self.wanted)
+        self.runs: set = set()
         roots = [t.grad_fn for t in outputs if t.grad_fn is not None]
         for node in toposort(roots):  # parents come first in this order
-            if any(p is not None and p in self.keep for p in node.parents):
-                self.keep.add(node)
+            if any(p is not None and (p in self.wanted or p in self.runs)
+                   for p in node.parents):
+                self.runs.add(node)
+        self.keep = self.wanted | self.runs
 
     def node(self, node: Node, g: Any) -> None:
         self.grads[node] = g

@@ -278,9 +278,9 @@ def reverse_pass(roots: Sequence[tuple[Any, Any]], sink: Any, retain_graph: bool
     """The chain rule from the outputs back to the leaves.
 
     ``roots`` are (Node or leaf, seed gradient) pairs. ``sink.leaf(t, g)`` receives each
-    leaf's gradient; if ``sink.keep`` is a set, only the nodes and leaves in it are
-    visited, and ``sink.node(node, g)`` receives the gradient of each node in
-    ``sink.wanted``. ``wrap`` is None (rules get arrays) or ``(array, node) -> Tensor``.
+    leaf's gradient; if ``sink.keep`` is a set, gradients go only to the nodes and
+    leaves in it, only the rules of nodes in ``sink.runs`` are called, and
+    ``sink.node(node, g)`` receives the gradient of each node in ``sink.wanted``. ``wrap`` is None (rules get arrays) or ``(array, node) -> Tensor``.
     """
     grads: dict = {}  # Node -> the gradient of its output, summed so far
     observers = state.observers
@@ -304,7 +304,7 @@ def reverse_pass(roots: Sequence[tuple[Any, Any]], sink: Any, retain_graph: bool
             if keep is not None:
                 if node in sink.wanted:
                     sink.node(node, g)
-                if node not in keep:
+                if node not in sink.runs:
                     continue
             check_usable(node)
             for i, parent in enumerate(node.parents):
