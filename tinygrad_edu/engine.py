@@ -280,7 +280,8 @@ def reverse_pass(roots: Sequence[tuple[Any, Any]], sink: Any, retain_graph: bool
     ``roots`` are (Node or leaf, seed gradient) pairs. ``sink.leaf(t, g)`` receives each
     leaf's gradient; if ``sink.keep`` is a set, gradients go only to the nodes and
     leaves in it, only the rules of nodes in ``sink.runs`` are called, and
-    ``sink.node(node, g)`` receives the gradient of each node in ``sink.wanted``. ``wrap`` is None (rules get arrays) or ``(array, node) -> Tensor``.
+    ``sink.node(node, g)`` receives the gradient of each node in ``sink.wanted``.
+    ``wrap`` is None (rules get arrays) or ``(array, node) -> Tensor``.
     """
     grads: dict = {}  # Node -> the gradient of its output, summed so far
     observers = state.observers
