@@ -108,18 +108,19 @@ def expandable(draw):
     return [S.values(draw, small)], {"shape": target}
 
 
-def indexable(draw):
+def indexable(draw, written_once=False):
+    """a shape and a key; written_once: no element is picked twice (for t[key] = b)."""
     shape = S.shape(draw, min_dims=2, min_side=2)
     n = shape[0]
-    key = draw(st.sampled_from([
+    keys = [
         (slice(1, None),),
         (slice(None, None, -1), 0),
-        (np.array([0, 0, 1, n - 1]),),  # repeated indices accumulate
-        (Ellipsis, None, 1),
+        (np.array([n - 1, 0]) if written_once else np.array([0, 0, 1, n - 1]),),  # repeats
+        (Ellipsis, 1) if written_once else (Ellipsis, None, 1),
         (np.arange(n) % 2 == 0,),  # boolean mask
         (np.array([1, 0]), np.array([0, 1])),  # pairs of coordinates
-    ]))
-    return [S.values(draw, shape)], {"key": key}
+    ]
+    return [S.values(draw, shape)], {"key": draw(st.sampled_from(keys))}
 
 
 def scatterable(draw):
@@ -130,17 +131,8 @@ def scatterable(draw):
 
 def puttable(draw):
     """a, and b to write into a copy of a at key (places written once each)."""
-    shape = S.shape(draw, min_dims=2, min_side=2)
-    n = shape[0]
-    key = draw(st.sampled_from([
-        (slice(1, None),),
-        (slice(None, None, -1), 0),
-        (np.array([n - 1, 0]),),
-        (Ellipsis, 1),
-        (np.arange(n) % 2 == 0,),
-    ]))
-    a = S.values(draw, shape)
-    return [a, S.values(draw, a[key].shape)], {"key": key}
+    (a,), params = indexable(draw, written_once=True)
+    return [a, S.values(draw, a[params["key"]].shape)], params
 
 
 def put_into_copy(a, b, key):
