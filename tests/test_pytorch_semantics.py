@@ -240,3 +240,35 @@ def test_grad_with_respect_to_an_intermediate_runs_no_rule_below_it():
     loss = (y * 2).sum()
     (gy,) = grad(loss, [y])
     np.testing.assert_array_equal(gy.numpy(), [2.0, 2.0])
+
+
+# --- found by the fuzzer later: what arrives from above may be inf or NaN ----------------
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_pow_with_exponent_zero_sends_zero_whatever_arrives():
+    x = leaf([2.0, 0.0])
+    (x ** 0.0).backward(tg.tensor([np.inf, np.inf]))
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_pow_exponent_gradient_at_base_zero_multiplies_what_arrives():
+    b = leaf([0.5])
+    (tg.tensor([0.0]) ** b).backward(tg.tensor([np.inf]))
+    assert np.isnan(b.grad.item())  # inf * 0, as PyTorch
+
+
+def test_relu_passes_the_gradient_at_nan():
+    x = leaf([np.nan, -1.0, 2.0])
+    x.relu().sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 0.0, 1.0])
+
+
+def test_a_view_gets_a_new_history_after_an_unrecorded_change():
+    x = leaf([1.0, 2.0])
+    v = x.view(2)
+    a = v * 2.0
+    with tg.no_grad():
+        v.mul_(3.0)
+    (gv,) = grad(a.sum() + v.sum(), [v])
+    np.testing.assert_array_equal(gv.numpy(), [1.0, 1.0])  # only the use after the change

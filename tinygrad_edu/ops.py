@@ -168,22 +168,23 @@ def _maximum_grad(g, a, b):
 
 
 def _pow_grad_a(g, a, b):
-    # d(a^b)/da = b*a^(b-1), and 0 at b = 0, a = 0 (a^0 = 1 is constant; as PyTorch).
-    # There a^(b-1) is computed as a^1, so no 0^-1 = inf enters the graph and the
-    # higher derivatives stay finite too (d^3/dx^3 x^2 = 0 at x = 0, as PyTorch).
-    zero = (value(b) == 0) & (value(a) == 0)
+    # d(a^b)/da = b*a^(b-1), and 0 where b == 0 (a^0 = 1 is constant, as PyTorch,
+    # whatever a and g are). There a^(b-1) is computed as a^1, so no 0^-1 = inf enters
+    # the graph and the higher derivatives stay finite (d^3/dx^3 x^2 = 0 at x = 0).
+    zero = value(b) == 0
     if not zero.any():
         return g * (b * a ** (b - 1))
     return where(zero, 0.0, g * (b * a ** where(zero, 1.0, b - 1)))
 
 
 def _pow_grad_b(g, a, b, out):
-    # d(a^b)/db = a^b*log(a), and 0 where a == 0 and b >= 0 (as PyTorch: 0^b is flat
-    # in b there). log(0) is taken as log(1) so no -inf enters the graph.
+    # d(a^b)/db = a^b*log(a), and 0 where a == 0 and b >= 0 (0^b is flat in b there;
+    # multiplied by g, as PyTorch). log(0) is taken as log(1) there, so no -inf enters
+    # the graph.
     flat = (value(a) == 0) & (value(b) >= 0)
     if not flat.any():
         return g * (out * log(a))
-    return where(flat, 0.0, g * (out * log(where(flat, 1.0, a))))
+    return g * where(flat, 0.0, out * log(where(flat, 1.0, a)))
 
 
 def _matmul_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -313,7 +314,7 @@ TANH = Op("tanh", np.tanh,
 
 RELU = Op("relu", lambda a: np.maximum(a, 0),
           Rule("d relu(a)/da = [a > 0]  (0 at a=0)",
-               lambda g, out: where(value(out) > 0, g, 0.0)))
+               lambda g, out: where(value(out) <= 0, 0.0, g)))
 
 CLIP = Op("clip", _clip_forward,
           Rule("d clip(a,lo,hi)/da = [lo <= a <= hi]", _clip_grad))

@@ -389,7 +389,7 @@ class Tensor:
                              f"{_shapes((self, other_t))} into the tensor of shape "
                              f"{self.shape} ({exc}); an in-place op cannot change the "
                              "shape") from None
-        self._vc.n += 1
+        _changed(self)
         return self
 
     def _check_writeable(self, symbol: str) -> None:
@@ -438,7 +438,7 @@ class Tensor:
         base.requires_grad = result.requires_grad
         if base._name is not None:
             names.label(base.grad_fn, base._name)  # the new op made the named tensor
-        _refresh_views(base, self)
+        _refresh_views(base._vc, self, recorded=True)
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -465,7 +465,7 @@ class Tensor:
             self._check_recordable("zero_()")
             return self._become(self.where(np.zeros(self.shape, dtype=bool), 0.0), "zero_()")
         self.data[...] = 0
-        self._vc.n += 1
+        _changed(self)
         return self
 
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -496,7 +496,7 @@ class Tensor:
             self.data[key] = value
         except ValueError as exc:
             raise ValueError(f"item assignment into shape {self.shape}: {exc}") from None
-        self._vc.n += 1
+        _changed(self)
 
     # --- arithmetic: one apply() each ---------------------------------------------------
 
@@ -901,21 +901,32 @@ def _positions(base: Tensor, steps: tuple) -> np.ndarray:
     return index
 
 
-def _refresh_views(base: Tensor, changed: Tensor) -> None:
-    """After a recorded in-place change of base's memory: the views of base (and
-    ``changed`` itself, if it is a view) take histories that start from base's new
-    one. Their values are already right: they share the memory."""
-    views = [ref() for ref in base._vc.views or ()]
-    if changed is not base and all(view is not changed for view in views):
+def _changed(t: Tensor) -> None:
+    """t's memory was changed in place without recording (under no_grad, or nothing
+    required grad): a new version, and, as PyTorch, new histories for its views that
+    have one, so that earlier uses of a view do not count for its later ones."""
+    t._vc.n += 1
+    if t._vc.views:
+        _refresh_views(t._vc, t, recorded=False)
+
+
+def _refresh_views(version: Version, changed: Tensor, recorded: bool) -> None:
+    """After an in-place change of the memory counted by ``version``: its views (and
+    ``changed`` itself, if it is a view) take histories that start from their base's
+    current one, by replaying their view ops. Their values are already right: they
+    share the memory. Unrecorded changes renew only views that have a history."""
+    views = [ref() for ref in version.views or ()]
+    if changed._view and all(view is not changed for view in views):
         views.append(changed)
-    for view in views:
-        if view is None or view._view is None or view._view[0] is not base:
-            continue  # dropped, or a view of another tensor sharing the memory (detach)
-        t = base
-        for op, params in view._view[1]:
-            t = apply(op, t, **params)
-        view.grad_fn = t.grad_fn
-        view.requires_grad = t.requires_grad
+    with GradMode(True):
+        for view in views:
+            if view is None or view._view is None or not (recorded or view.grad_fn):
+                continue
+            t = view._view[0]
+            for op, params in view._view[1]:
+                t = apply(op, t, **params)
+            view.grad_fn = t.grad_fn
+            view.requires_grad = t.requires_grad
 
 
 def _index_key(key: Any) -> tuple:
