@@ -272,3 +272,19 @@ def test_a_view_gets_a_new_history_after_an_unrecorded_change():
         v.mul_(3.0)
     (gv,) = grad(a.sum() + v.sum(), [v])
     np.testing.assert_array_equal(gv.numpy(), [1.0, 1.0])  # only the use after the change
+
+
+# --- the deliberate differences the README lists ----------------------------------------
+
+def test_float32_with_a_float64_0d_tensor_promotes_as_numpy():
+    """PyTorch keeps float32 here (a 0-d tensor does not take part in promotion)."""
+    a = tg.tensor(np.ones(2, dtype=np.float32))
+    assert (a + tg.tensor(2.0)).dtype == np.float64
+    assert (a + 2.0).dtype == np.float32  # a Python number keeps the tensor's dtype (both)
+
+
+def test_max_over_a_dim_splits_ties_evenly():
+    """PyTorch's max(dim) sends the gradient to one index (its amax splits, as here)."""
+    x = leaf([[1.0, 1.0, 0.0]])
+    x.max(dim=1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.5, 0.5, 0.0]])
