@@ -1,11 +1,14 @@
 """tinygrad_edu: a small reverse-mode automatic differentiation engine over NumPy.
 
 Read it in this order: ``ops.py`` (every derivative, in one table), ``tensor.py``
-(the Tensor and its operators), ``engine.py`` (the graph and the reverse pass).
+(the Tensor's core and its operators), ``engine.py`` (the graph and the reverse pass);
+then ``functions.py`` (everything else a Tensor does, composed of ops) as needed.
 """
 
 import numpy as _np
 
+# first: functions.py and inplace.py join the rest of Tensor's methods to the class
+from . import functions, inplace  # isort: skip
 from . import autograd, data, engine, explain, models, nn, ops, optim, viz
 from .anomaly import AnomalyError, detect_anomaly, set_detect_anomaly
 from .creation import (
@@ -23,11 +26,12 @@ from .creation import (
     zeros_like,
 )
 from .explain import explain_backward
+from .functions import as_tensor, cat, maximum, minimum, stack, tensor, where
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from .nn.functional import log_softmax, relu, sigmoid, softmax, tanh
 from .serialization import load, save
-from .tensor import Tensor, as_tensor, cat, maximum, minimum, stack, tensor, where
+from .tensor import Tensor
 from .viz import draw_graph, graph_stats, to_dot, to_text
 
 __version__ = "0.1.0"

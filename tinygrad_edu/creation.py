@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, _check_dtype
+from .convert import check_dtype as _check_dtype
+from .tensor import Tensor
 
 _rng = np.random.default_rng()
 

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from .autograd import grad
-from .tensor import Tensor, cat
+from .functions import cat
+from .tensor import Tensor
 
 
 class GradcheckError(AssertionError):

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, as_tensor, maximum
+from ..functions import as_tensor, maximum
+from ..tensor import Tensor
 
 # --- activations and layers -----------------------------------------------------------
 

@@ -1,0 +1,192 @@
+"""In-place updates: ``+= -= *= /=``, ``add_`` ..., ``zero_()``, ``t[key] = v``, as PyTorch.
+
+Without recording (under no_grad, or when nothing requires grad) they write the memory
+and count a new version. While recording they are the out-of-place op, whose result
+is written into the memory and whose history the tensor takes over. When the memory
+belongs to a base tensor (the tensor is a view), the base's new value is recorded as
+``put(base, result)`` (PyTorch's CopySlices), and every view of the base is given a
+history that starts from the base's new one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import names, ops
+from .engine import Version, state
+from .functions import _index_key
+from .grad_mode import GradMode
+from .ops import Op
+from .tensor import Tensor, _operand, _shapes, apply
+
+
+def _inplace(self, op: Op, ufunc: np.ufunc, other: Any, symbol: str) -> Tensor:
+    other_t = _operand(other, self)
+    if other_t is NotImplemented:
+        raise TypeError(f"unsupported operand for {symbol}: Tensor and "
+                        f"{type(other).__name__}")
+    _check_writeable(self, symbol)
+    if state.enabled and (self.requires_grad or other_t.requires_grad):
+        _check_recordable(self, symbol)
+        return _become(self, apply(op, self, other_t), symbol)
+    try:
+        ufunc(self.data, other_t.data, out=self.data)
+    except ValueError as exc:
+        raise ValueError(f"in-place {symbol}: cannot write a result of shapes "
+                         f"{_shapes((self, other_t))} into the tensor of shape "
+                         f"{self.shape} ({exc}); an in-place op cannot change the "
+                         "shape") from None
+    _changed(self)
+    return self
+
+def _check_writeable(self, symbol: str) -> None:
+    if not self.data.flags.writeable:
+        raise ValueError(f"in-place {symbol}: this tensor (shape {self.shape}) is a "
+                         "read-only broadcast view made by expand(); clone() it first")
+
+def _check_recordable(self, symbol: str) -> None:
+    """Can an in-place op on this tensor be recorded? (checked before computing it)"""
+    base = self._view[0] if self._view else self
+    if base.is_leaf and base.requires_grad:
+        what = "a leaf tensor" if base is self else "a view of a leaf tensor"
+        raise RuntimeError(
+            f"in-place {symbol} on {what} that requires grad (shape {base.shape}) "
+            "while gradients are being recorded: it would erase the tensor's own "
+            "value from the graph. Update parameters inside "
+            "`with tinygrad_edu.no_grad():` (e.g. w -= lr * w.grad).")
+    if self._view and not self._view[2]:
+        raise RuntimeError(
+            f"in-place {symbol}: this tensor (shape {self.shape}) is a view made "
+            "inside no_grad(), and is being changed in place while gradients are "
+            "recorded, so its base's history cannot be updated. Make the view outside "
+            "no_grad(), or change a .clone() of it instead.")
+
+def _become(self, result: Tensor, symbol: str) -> Tensor:
+    """Recorded in-place update: store ``result`` in this tensor's memory and take
+    over its history, as PyTorch does for ``c += x`` on a non-leaf tensor.
+
+    If this tensor is a view, the memory belongs to its base: the base's new value
+    is ``put(base, result)`` (the base with the view's elements replaced, PyTorch's
+    CopySlices). Either way every view of the base is then given a history that
+    starts from the base's new one, by replaying its view ops."""
+    if result.shape != self.shape:
+        raise ValueError(f"in-place {symbol}: the result has shape {result.shape} but "
+                         f"the tensor has shape {self.shape}; an in-place op cannot "
+                         "change the shape")
+    if result.grad_fn is not None:
+        result.grad_fn.keep_own_copy(self.data)  # e.g. c *= x needs the old c
+    base = self
+    if self._view:
+        base, steps, _ = self._view
+        result = apply(ops.PUT, base, result, index=_positions(base, steps))
+    base.data[...] = result.data
+    base._vc.n += 1
+    base.grad_fn = result.grad_fn
+    base.requires_grad = result.requires_grad
+    if base._name is not None:
+        names.label(base.grad_fn, base._name)  # the new op made the named tensor
+    _refresh_views(base._vc, self, recorded=True)
+    return self
+
+def add_(self, other: Any) -> Tensor:
+    return _inplace(self, ops.ADD, np.add, other, "+=")
+
+
+def sub_(self, other: Any) -> Tensor:
+    return _inplace(self, ops.SUB, np.subtract, other, "-=")
+
+
+def mul_(self, other: Any) -> Tensor:
+    return _inplace(self, ops.MUL, np.multiply, other, "*=")
+
+
+def div_(self, other: Any) -> Tensor:
+    return _inplace(self, ops.DIV, np.divide, other, "/=")
+
+
+def zero_(self) -> Tensor:
+    """Set every element to 0 in place (``w.grad.zero_()``)."""
+    _check_writeable(self, "zero_()")
+    if state.enabled and self.requires_grad:
+        _check_recordable(self, "zero_()")
+        return _become(self, self.where(np.zeros(self.shape, dtype=bool), 0.0), "zero_()")
+    self.data[...] = 0
+    _changed(self)
+    return self
+
+def setitem(self, key: Any, value: Any) -> None:
+    """``t[key] = value``, in place. While recording, on a tensor or value that
+    requires grad, it is the op ``put`` (PyTorch's index_put / CopySlices): the
+    gradient of the overwritten elements is 0, the value's is g at those places."""
+    _check_writeable(self, "item assignment")
+    key = _index_key(key)
+    if state.enabled and (self.requires_grad or getattr(value, "requires_grad", False)):
+        value_t = _operand(value, self)
+        if value_t is NotImplemented:
+            raise TypeError(f"item assignment: cannot assign a {type(value).__name__}")
+        _check_recordable(self, "item assignment")
+        index = np.arange(self.data.size).reshape(self.shape)[key]
+        extra = value_t.ndim - index.ndim  # leading 1s may be dropped, as NumPy
+        if extra > 0 and all(n == 1 for n in value_t.shape[:extra]):
+            value_t = value_t.reshape(value_t.shape[extra:])
+        try:
+            np.broadcast_to(value_t.data, index.shape)
+        except ValueError:
+            raise ValueError(f"item assignment: a value of shape {value_t.shape} does "
+                             f"not fit the {index.shape} elements selected from shape "
+                             f"{self.shape}") from None
+        _become(self, apply(ops.PUT, self, value_t, index=index), "item assignment")
+        return
+    value = value.data if isinstance(value, Tensor) else value
+    try:
+        self.data[key] = value
+    except ValueError as exc:
+        raise ValueError(f"item assignment into shape {self.shape}: {exc}") from None
+    _changed(self)
+
+
+
+def _positions(base: Tensor, steps: tuple) -> np.ndarray:
+    """Where a view's elements sit in its base: the view ops replayed on the flat
+    positions 0, 1, ... of the base (C order)."""
+    index = np.arange(base.data.size).reshape(base.shape)
+    for op, params in steps:
+        index = op.forward(index, **params)
+    return index
+
+
+def _changed(t: Tensor) -> None:
+    """t's memory was changed in place without recording (under no_grad, or nothing
+    required grad): a new version, and, as PyTorch, new histories for its views that
+    have one, so that earlier uses of a view do not count for its later ones."""
+    t._vc.n += 1
+    if t._vc.views:
+        _refresh_views(t._vc, t, recorded=False)
+
+
+def _refresh_views(version: Version, changed: Tensor, recorded: bool) -> None:
+    """After an in-place change of the memory counted by ``version``: its views (and
+    ``changed`` itself, if it is a view) take histories that start from their base's
+    current one, by replaying their view ops. Their values are already right: they
+    share the memory. Unrecorded changes renew only views that have a history."""
+    views = [ref() for ref in version.views or ()]
+    if changed._view and all(view is not changed for view in views):
+        views.append(changed)
+    with GradMode(True):
+        for view in views:
+            if view is None or view._view is None or not (recorded or view.grad_fn):
+                continue
+            t = view._view[0]
+            for op, params in view._view[1]:
+                t = apply(op, t, **params)
+            view.grad_fn = t.grad_fn
+            view.requires_grad = t.requires_grad
+
+
+# Tensor's in-place methods live in this file; here they join the class.
+for _name, _method in {"add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_,
+                       "__iadd__": add_, "__isub__": sub_, "__imul__": mul_,
+                       "__itruediv__": div_, "zero_": zero_, "__setitem__": setitem}.items():
+    setattr(Tensor, _name, _method)
