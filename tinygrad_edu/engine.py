@@ -93,6 +93,9 @@ class Version:
         self.views: list | None = None
 
 
+FROZEN = Version()  # the counter of read-only constants: never changes, never stamped
+
+
 class Node:
     """One recorded op application: the backward half of the graph.
 
@@ -180,7 +183,8 @@ def record(op: Op, inputs: Sequence, out: np.ndarray, out_version: Version,
             t = inputs[0 if name == "a" else 1]
             array, counter = t.data, t._vc
         saved[name] = array
-        versions.append((name, counter, counter.n))
+        if counter is not FROZEN:
+            versions.append((name, counter, counter.n))
     return Node(op, tuple(parents), params, tuple(shapes), tuple(dtypes), saved,
                 tuple(versions))
 
@@ -307,12 +311,15 @@ def reverse_pass(roots: Sequence[tuple[Any, Any]], sink: Any, retain_graph: bool
                     sink.node(node, g)
                 if node not in sink.runs:
                     continue
-            check_usable(node)
+            if node.saved is None or node.versions:
+                check_usable(node)
+            rules, variadic = node.op.rules, node.op.variadic
             for i, parent in enumerate(node.parents):
                 if parent is None or (keep is not None and parent not in keep):
                     continue
-                rule = node.op.rule(i)
-                raw = rule.fn(g, *rule_inputs(node, rule, i, wrap))
+                rule = rules[0] if variadic else rules[i]
+                reads = rule.reads  # (a rule that reads nothing is called directly)
+                raw = rule.fn(g, *rule_inputs(node, rule, i, wrap)) if reads else rule.fn(g)
                 gi = sum_to(raw, node.shapes[i])
                 if gi.dtype != node.dtypes[i]:
                     gi = gi.astype(node.dtypes[i])
