@@ -162,19 +162,19 @@ def _saves(op: Op, needs: int) -> tuple[str, ...]:
 def record(op: Op, inputs: Sequence, out: np.ndarray, out_version: Version,
            params: dict) -> Node:
     """Build the Node for ``out = op(*inputs)``, saving only what needed rules read."""
-    parents, shapes, dtypes, needs, bit = [], [], [], 0, 1
-    for t in inputs:
-        data = t.data
-        shapes.append(data.shape)
-        dtypes.append(data.dtype)
+    parents = []
+    needs = 0  # bit i: input i needs a gradient
+    for i, t in enumerate(inputs):
         if t.requires_grad:
             # its own node, or the leaf itself; a view made under no_grad "requires
             # grad" but leads nowhere (PyTorch's rule): None
-            parents.append(t.grad_fn or (None if t._view and not t._view[2] else t))
-            needs |= bit
+            edge = t.grad_fn
+            if edge is None and not (t._view and not t._view[2]):
+                edge = t
+            parents.append(edge)
+            needs |= 1 << i
         else:
             parents.append(None)
-        bit <<= 1
     saved, versions = {}, []
     for name in _saves(op, needs):
         if name == "out":
@@ -185,8 +185,8 @@ def record(op: Op, inputs: Sequence, out: np.ndarray, out_version: Version,
         saved[name] = array
         if counter is not FROZEN:
             versions.append((name, counter, counter.n))
-    return Node(op, tuple(parents), params, tuple(shapes), tuple(dtypes), saved,
-                tuple(versions))
+    return Node(op, tuple(parents), params, tuple([t.data.shape for t in inputs]),
+                tuple([t.data.dtype for t in inputs]), saved, tuple(versions))
 
 
 def toposort(roots: Sequence[Node]) -> list[Node]:
@@ -311,8 +311,11 @@ def reverse_pass(roots: Sequence[tuple[Any, Any]], sink: Any, retain_graph: bool
                     sink.node(node, g)
                 if node not in sink.runs:
                     continue
-            if node.saved is None or node.versions:
-                check_usable(node)
+            if node.saved is None:
+                check_usable(node)  # raises: freed by an earlier backward
+            for _name, counter, n in node.versions:
+                if counter.n != n:
+                    check_usable(node)  # raises: changed in place since it was saved
             rules, variadic = node.op.rules, node.op.variadic
             for i, parent in enumerate(node.parents):
                 if parent is None or (keep is not None and parent not in keep):
@@ -320,7 +323,7 @@ def reverse_pass(roots: Sequence[tuple[Any, Any]], sink: Any, retain_graph: bool
                 rule = rules[0] if variadic else rules[i]
                 reads = rule.reads  # (a rule that reads nothing is called directly)
                 raw = rule.fn(g, *rule_inputs(node, rule, i, wrap)) if reads else rule.fn(g)
-                gi = sum_to(raw, node.shapes[i])
+                gi = raw if raw.shape == node.shapes[i] else sum_to(raw, node.shapes[i])
                 if gi.dtype != node.dtypes[i]:
                     gi = gi.astype(node.dtypes[i])
                 if observers:
