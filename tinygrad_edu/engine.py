@@ -62,7 +62,8 @@ class Observer:
         """node's rule for input i turned g into raw, delivered (summed) as gi."""
 
     def leaf_gradient(self, leaf: Any, g: Any) -> Any:
-        """A gradient arrives at a leaf; return it (or a replacement)."""
+        """A leaf's gradient from this pass (all its contributions summed) is about to be
+        delivered; return it (or a replacement)."""
         return g
 
 
@@ -282,24 +283,19 @@ def reverse_pass(roots: Sequence[tuple[Any, Any]], sink: Any, retain_graph: bool
     """The chain rule from the outputs back to the leaves.
 
     ``roots`` are (Node or leaf, seed gradient) pairs. ``sink.leaf(t, g)`` receives each
-    leaf's gradient; if ``sink.keep`` is a set, gradients go only to the nodes and
+    leaf's gradient, summed over the pass, once at its end (as PyTorch's AccumulateGrad); if ``sink.keep`` is a set, gradients go only to the nodes and
     leaves in it, only the rules of nodes in ``sink.runs`` are called, and
     ``sink.node(node, g)`` receives the gradient of each node in ``sink.wanted``.
     ``wrap`` is None (rules get arrays) or ``(array, node) -> Tensor``.
     """
-    grads: dict = {}  # Node -> the gradient of its output, summed so far
+    grads: dict = {}  # Node or leaf -> the gradient of its output, summed so far
     observers = state.observers
     keep = sink.keep
     for edge, seed in roots:
-        if type(edge) is Node:
-            grads[edge] = grads[edge] + seed if edge in grads else seed
-        else:  # an output that is a leaf itself
-            for o in observers:
-                seed = o.leaf_gradient(edge, seed)
-            sink.leaf(edge, seed)
+        grads[edge] = grads[edge] + seed if edge in grads else seed
     outer, state.in_backward = state.in_backward, True
     try:
-        for node in reversed(toposort(list(grads))):
+        for node in reversed(toposort([e for e in grads if type(e) is Node])):
             g = grads.pop(node, None)
             if g is None:
                 continue
@@ -329,14 +325,14 @@ def reverse_pass(roots: Sequence[tuple[Any, Any]], sink: Any, retain_graph: bool
                 if observers:
                     for o in observers:
                         o.contribution(node, i, rule, g, raw, gi)
-                if type(parent) is Node:
-                    grads[parent] = grads[parent] + gi if parent in grads else gi
-                else:
-                    if observers:
-                        for o in observers:
-                            gi = o.leaf_gradient(parent, gi)
-                    sink.leaf(parent, gi)
+                grads[parent] = grads[parent] + gi if parent in grads else gi
             if not retain_graph:
                 node.release()
+        # what is left are the leaves: each gets the sum of its contributions, once
+        for leaf, g in grads.items():
+            if observers:
+                for o in observers:
+                    g = o.leaf_gradient(leaf, g)
+            sink.leaf(leaf, g)
     finally:
         state.in_backward = outer
