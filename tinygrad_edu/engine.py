@@ -283,10 +283,11 @@ def reverse_pass(roots: Sequence[tuple[Any, Any]], sink: Any, retain_graph: bool
     """The chain rule from the outputs back to the leaves.
 
     ``roots`` are (Node or leaf, seed gradient) pairs. ``sink.leaf(t, g)`` receives each
-    leaf's gradient, summed over the pass, once at its end (as PyTorch's AccumulateGrad); if ``sink.keep`` is a set, gradients go only to the nodes and
-    leaves in it, only the rules of nodes in ``sink.runs`` are called, and
-    ``sink.node(node, g)`` receives the gradient of each node in ``sink.wanted``.
-    ``wrap`` is None (rules get arrays) or ``(array, node) -> Tensor``.
+    leaf's gradient, summed over the pass, once at its end (as PyTorch's AccumulateGrad).
+    If ``sink.keep`` is a set, gradients go only to the nodes and leaves in it, only the
+    rules of nodes in ``sink.runs`` are called, and ``sink.node(node, g)`` receives the
+    gradient of each node in ``sink.wanted``. ``wrap`` is None (rules get arrays) or
+    ``(array, node) -> Tensor``.
     """
     grads: dict = {}  # Node or leaf -> the gradient of its output, summed so far
     observers = state.observers
