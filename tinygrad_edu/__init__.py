@@ -9,22 +9,35 @@ import numpy as _np
 
 # first: functions.py and inplace.py join the rest of Tensor's methods to the class
 from . import functions, inplace  # isort: skip
-from . import autograd, data, engine, explain, models, nn, ops, optim, viz
+from . import autograd, backends, cuda, data, engine, explain, models, nn, ops, optim, viz
 from .anomaly import AnomalyError, detect_anomaly, set_detect_anomaly
 from .creation import (
+    Generator,
     arange,
+    bernoulli,
+    default_generator,
+    empty,
+    empty_like,
     eye,
     from_numpy,
     full,
+    full_like,
+    initial_seed,
     linspace,
     manual_seed,
+    meshgrid,
+    normal,
     ones,
     ones_like,
     rand,
+    rand_like,
     randn,
+    randn_like,
+    seed,
     zeros,
     zeros_like,
 )
+from .devices import device
 from .explain import explain_backward
 from .functions import as_tensor, cat, maximum, minimum, stack, tensor, where
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

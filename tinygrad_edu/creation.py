@@ -1,36 +1,132 @@
 """Making tensors the PyTorch way: ``manual_seed``, ``rand``, ``zeros``, ``linspace`` ...
 
-All of them take ``dtype=`` (float64 by default, NumPy's default) and
-``requires_grad=``. Random numbers come from one global NumPy Generator, so the same
-seed always gives the same numbers.
+All of them take ``dtype=`` (float64 by default, NumPy's default), ``device=`` (the CPU
+is the only one: see ``devices.py``) and ``requires_grad=``; the sizes can be given as
+arguments, as one tuple or as ``size=``.
+
+Random numbers come from a ``Generator``, a NumPy PCG64 generator with PyTorch's
+methods. Every random function takes ``generator=``; without it the global one,
+``default_generator``, is used, which ``manual_seed`` seeds: the same seed always gives
+the same numbers. (The numbers are NumPy's, not PyTorch's: the same seed gives other
+numbers there.)
 """
 
 from __future__ import annotations
 
+import operator
+import secrets
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .convert import check_dtype as _check_dtype
+from .devices import check as _check_device
 from .tensor import Tensor
 
-_rng = np.random.default_rng()
+Size = int | Sequence[int]
+
+# --- random generators ------------------------------------------------------------------
+
+DEFAULT_SEED = 67280421310721  # the seed of a new torch.Generator
 
 
-def manual_seed(seed: int) -> np.random.Generator:
-    """Seed the global generator used by rand, randn and nn.init."""
-    global _rng
-    _rng = np.random.default_rng(seed)
-    return _rng
+def _seed_value(seed: Any, where: str) -> int:
+    """An int seed in PyTorch's range, negative ones wrapped to 2**64 + seed."""
+    if isinstance(seed, bool):
+        raise TypeError(f"{where}: the seed must be an int, got a bool")
+    try:
+        seed = operator.index(seed)
+    except TypeError:
+        raise TypeError(f"{where}: the seed must be an int, got {type(seed).__name__} "
+                        f"{seed!r}") from None
+    if not -(2**63) <= seed < 2**64:
+        raise ValueError(f"{where}: the seed must be in [-2**63, 2**64), got {seed}")
+    return seed % 2**64
+
+
+class Generator:
+    """A source of random numbers, as ``torch.Generator``: a NumPy PCG64 generator that
+    remembers its seed. A new one starts from PyTorch's default seed (the same numbers in
+    every run) until ``manual_seed`` or ``seed`` is called."""
+
+    def __init__(self, device: Any = "cpu") -> None:
+        self.device = _check_device(device, "Generator")
+        self.manual_seed(DEFAULT_SEED)
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Start over from ``seed``; returns the generator itself."""
+        self._seed = _seed_value(seed, "manual_seed")
+        self._rng = np.random.default_rng(self._seed)
+        return self
+
+    def initial_seed(self) -> int:
+        """The seed the generator was last started from."""
+        return self._seed
+
+    def seed(self) -> int:
+        """Start over from a fresh unpredictable seed; returns it."""
+        seed = secrets.randbits(64)
+        self.manual_seed(seed)
+        return seed
+
+    def get_state(self) -> dict:
+        """Where the generator is (NumPy's state dict; PyTorch gives a byte tensor)."""
+        return self._rng.bit_generator.state
+
+    def set_state(self, state: dict) -> Generator:
+        """Go back to a state from ``get_state``."""
+        self._rng.bit_generator.state = state
+        return self
+
+    def __repr__(self) -> str:
+        return f"Generator(device='cpu', initial_seed={self._seed})"
+
+
+default_generator = Generator()
+default_generator.seed()  # as PyTorch: unpredictable until manual_seed is called
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed the global generator used by rand, randn, normal ... and nn.init; returns it."""
+    return default_generator.manual_seed(seed)
+
+
+def initial_seed() -> int:
+    """The seed the global generator was last started from."""
+    return default_generator.initial_seed()
+
+
+def seed() -> int:
+    """Seed the global generator unpredictably; returns the seed."""
+    return default_generator.seed()
 
 
 def generator() -> np.random.Generator:
-    """The global random generator (seeded by manual_seed)."""
-    return _rng
+    """The global NumPy generator (seeded by manual_seed)."""
+    return default_generator._rng
 
 
-def _size(size: tuple, where: str) -> tuple[int, ...]:
+def numpy_rng(gen: Generator | None, where: str) -> np.random.Generator:
+    """The NumPy generator behind ``gen``, or the global one when it is None."""
+    if gen is None:
+        return default_generator._rng
+    if not isinstance(gen, Generator):
+        raise TypeError(f"{where}: generator must be a tinygrad_edu.Generator, got "
+                        f"{type(gen).__name__}")
+    return gen._rng
+
+
+# --- sizes, dtypes, devices -------------------------------------------------------------
+
+
+def _size(size: tuple, where: str, keyword: Any = None) -> tuple[int, ...]:
+    """The shape from ``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))``."""
+    if keyword is not None:
+        if size:
+            raise TypeError(f"{where}: give the sizes as arguments or as size=, not both")
+        size = (keyword,)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     if not all(isinstance(n, (int, np.integer)) and n >= 0 for n in size):
@@ -38,64 +134,111 @@ def _size(size: tuple, where: str) -> tuple[int, ...]:
     return tuple(int(n) for n in size)
 
 
-def _make(array: np.ndarray, dtype: Any, requires_grad: bool, where: str) -> Tensor:
+def _dtype(dtype: Any, device: Any, where: str, random: bool = False) -> np.dtype:
+    """Check device and dtype before anything is made (or drawn from a generator)."""
+    _check_device(device, where)
     dt = np.dtype(np.float64) if dtype is None else _check_dtype(dtype, where)
+    if random and dt.kind != "f":
+        raise TypeError(f"{where}: random numbers need a floating dtype (float32 or "
+                        f"float64), got {dt}")
+    return dt
+
+
+def _new(array: np.ndarray, dt: np.dtype, requires_grad: bool) -> Tensor:
     return Tensor._wrap(array.astype(dt, copy=False), None).requires_grad_(requires_grad)
 
 
-def rand(*size: int | Sequence[int], dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Uniform numbers in [0, 1)."""
-    return _make(_rng.random(_size(size, "rand")), dtype, requires_grad, "rand")
+def _like(t: Any, device: Any = None, where: str = "") -> Tensor:
+    """``t`` as a Tensor; the device checked first, so that errors name ``where``."""
+    if device is not None:
+        _check_device(device, where)
+    return t if isinstance(t, Tensor) else Tensor(t)
 
 
-def randn(*size: int | Sequence[int], dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal numbers."""
-    return _make(_rng.standard_normal(_size(size, "randn")), dtype, requires_grad, "randn")
+# --- filled with numbers ----------------------------------------------------------------
 
 
-def zeros(*size: int | Sequence[int], dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _make(np.zeros(_size(size, "zeros")), dtype, requires_grad, "zeros")
+def zeros(*sizes: Size, size: Size | None = None, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    dt = _dtype(dtype, device, "zeros")
+    return _new(np.zeros(_size(sizes, "zeros", size)), dt, requires_grad)
 
 
-def ones(*size: int | Sequence[int], dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _make(np.ones(_size(size, "ones")), dtype, requires_grad, "ones")
-
-
-def full(size: Sequence[int] | int, fill_value: float, dtype: Any = None,
+def ones(*sizes: Size, size: Size | None = None, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
-    size = _size((size,) if isinstance(size, int) else tuple(size), "full")
-    return _make(np.full(size, float(fill_value)), dtype, requires_grad, "full")
+    dt = _dtype(dtype, device, "ones")
+    return _new(np.ones(_size(sizes, "ones", size)), dt, requires_grad)
 
 
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def empty(*sizes: Size, size: Size | None = None, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """PyTorch leaves the memory unset; here it holds zeros (NumPy's empty would hand out
+    whatever was there before, which makes bugs hard to reproduce)."""
+    dt = _dtype(dtype, device, "empty")
+    return _new(np.zeros(_size(sizes, "empty", size)), dt, requires_grad)
 
 
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def full(size: Size, fill_value: float, dtype: Any = None, requires_grad: bool = False, *,
+         device: Any = None) -> Tensor:
+    dt = _dtype(dtype, device, "full")
+    size = _size((size,) if isinstance(size, (int, np.integer)) else tuple(size), "full")
+    return _new(np.full(size, float(fill_value)), dt, requires_grad)
+
+
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, *,
+               device: Any = None) -> Tensor:
+    t = _like(t, device, "zeros_like")
+    return zeros(t.shape, dtype=t.dtype if dtype is None else dtype, device=device,
+                 requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, *,
+              device: Any = None) -> Tensor:
+    t = _like(t, device, "ones_like")
+    return ones(t.shape, dtype=t.dtype if dtype is None else dtype, device=device,
+                requires_grad=requires_grad)
+
+
+def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, *,
+               device: Any = None) -> Tensor:
+    """Zeros of ``t``'s shape and dtype (see ``empty``)."""
+    t = _like(t, device, "empty_like")
+    return empty(t.shape, dtype=t.dtype if dtype is None else dtype, device=device,
+                 requires_grad=requires_grad)
+
+
+def full_like(t: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False,
+              *, device: Any = None) -> Tensor:
+    t = _like(t, device, "full_like")
+    return full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype,
+                device=device, requires_grad=requires_grad)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
-           requires_grad: bool = False) -> Tensor:
+           requires_grad: bool = False, *, device: Any = None) -> Tensor:
     """start, start+step, ... below end (one argument: 0 .. start-1)."""
+    dt = _dtype(dtype, device, "arange")
     if end is None:
         start, end = 0, start
     if step == 0:
         raise ValueError("arange: step must not be zero")
-    return _make(np.arange(start, end, step, dtype=np.float64), dtype, requires_grad, "arange")
+    return _new(np.arange(start, end, step, dtype=np.float64), dt, requires_grad)
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
-             requires_grad: bool = False) -> Tensor:
+             requires_grad: bool = False, *, device: Any = None) -> Tensor:
     """``steps`` evenly spaced numbers from start to end, both included."""
+    dt = _dtype(dtype, device, "linspace")
     if not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
-    return _make(np.linspace(start, end, int(steps)), dtype, requires_grad, "linspace")
+    return _new(np.linspace(start, end, int(steps)), dt, requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False, *,
+        device: Any = None) -> Tensor:
     """The identity matrix (n rows, m columns)."""
-    return _make(np.eye(n, m), dtype, requires_grad, "eye")
+    dt = _dtype(dtype, device, "eye")
+    return _new(np.eye(n, m), dt, requires_grad)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -104,3 +247,120 @@ def from_numpy(array: np.ndarray) -> Tensor:
         raise TypeError(f"from_numpy: expected an ndarray, got {type(array).__name__}")
     _check_dtype(array.dtype, "from_numpy")
     return Tensor._wrap(array, None)
+
+
+def meshgrid(*tensors: Tensor | Sequence[Tensor], indexing: str | None = None
+             ) -> tuple[Tensor, ...]:
+    """Coordinate grids from 1-D tensors: with ``indexing='ij'`` (PyTorch's default)
+    output k varies along axis k; with ``'xy'`` (NumPy's default) the first two axes are
+    swapped, as for images (rows are y). Each output is ``reshape`` + ``expand`` of its
+    input, so gradients flow back (summed over the grid)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("meshgrid: pass indexing='ij' (the default, as PyTorch's) or 'xy' "
+                      "(NumPy's default); PyTorch will require it", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if not tensors:
+        raise ValueError("meshgrid: needs at least one tensor")
+    tensors = [_like(t) for t in tensors]
+    for t in tensors:
+        if t.ndim > 1:
+            raise ValueError(f"meshgrid: expects 0-D or 1-D tensors, got shape {t.shape}")
+        if t.dtype != tensors[0].dtype:
+            raise TypeError(f"meshgrid: all tensors must have the same dtype, got "
+                            f"{', '.join(str(u.dtype) for u in tensors)}")
+    axes = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) >= 2:
+        axes[0], axes[1] = 1, 0
+    shape = [0] * len(tensors)
+    for t, axis in zip(tensors, axes):
+        shape[axis] = t.numel()
+    grids = []
+    for t, axis in zip(tensors, axes):
+        view = [1] * len(tensors)
+        view[axis] = t.numel()
+        grids.append(t.reshape(*view).expand(*shape))
+    return tuple(grids)
+
+
+# --- random numbers ---------------------------------------------------------------------
+
+
+def rand(*sizes: Size, size: Size | None = None, generator: Generator | None = None,
+         dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uniform numbers in [0, 1)."""
+    dt = _dtype(dtype, device, "rand", random=True)
+    shape = _size(sizes, "rand", size)
+    return _new(numpy_rng(generator, "rand").random(shape), dt, requires_grad)
+
+
+def randn(*sizes: Size, size: Size | None = None, generator: Generator | None = None,
+          dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal numbers."""
+    dt = _dtype(dtype, device, "randn", random=True)
+    shape = _size(sizes, "randn", size)
+    return _new(numpy_rng(generator, "randn").standard_normal(shape), dt, requires_grad)
+
+
+def rand_like(t: Tensor, *, generator: Generator | None = None, dtype: Any = None,
+              device: Any = None, requires_grad: bool = False) -> Tensor:
+    t = _like(t, device, "rand_like")
+    return rand(t.shape, generator=generator, dtype=t.dtype if dtype is None else dtype,
+                device=device, requires_grad=requires_grad)
+
+
+def randn_like(t: Tensor, *, generator: Generator | None = None, dtype: Any = None,
+               device: Any = None, requires_grad: bool = False) -> Tensor:
+    t = _like(t, device, "randn_like")
+    return randn(t.shape, generator=generator, dtype=t.dtype if dtype is None else dtype,
+                 device=device, requires_grad=requires_grad)
+
+
+def normal(mean: Tensor | float, std: Tensor | float = 1.0, size: Size | None = None, *,
+           generator: Generator | None = None, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Normal numbers N(mean, std^2), in PyTorch's forms: ``normal(mean, std)`` with a
+    tensor mean or std (or both: they broadcast, and give the shape and dtype), or
+    ``normal(0.0, 1.0, size=(2, 3))`` with numbers. The result is a new leaf: no
+    gradient flows back to mean and std (PyTorch's are zeros; for a gradient, write
+    ``mean + std * randn(...)``)."""
+    tensors = [x for x in (mean, std) if isinstance(x, Tensor)]
+    if tensors:
+        if size is not None:
+            raise TypeError("normal: size= is for a number mean and std; a tensor mean or "
+                            "std gives the shape itself")
+        dt = _dtype(np.result_type(*[t.dtype for t in tensors]) if dtype is None else dtype,
+                    device, "normal", random=True)
+        m = mean.data if isinstance(mean, Tensor) else float(mean)
+        s = std.data if isinstance(std, Tensor) else float(std)
+        try:
+            shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        except ValueError:
+            raise ValueError(f"normal: mean {np.shape(m)} and std {np.shape(s)} do not "
+                             "broadcast together") from None
+    else:
+        if size is None:
+            raise TypeError("normal: with a number mean and std give the size, as "
+                            "normal(0.0, 1.0, size=(2, 3)); or make mean or std a tensor")
+        dt = _dtype(dtype, device, "normal", random=True)
+        m, s = float(mean), float(std)
+        shape = _size((size,), "normal")
+    if np.any(np.isnan(s) | (np.asarray(s) < 0)):
+        raise ValueError(f"normal: std must be >= 0, got {np.min(s)}")
+    return _new(numpy_rng(generator, "normal").normal(m, s, shape), dt, requires_grad)
+
+
+def bernoulli(input: Tensor, p: float | None = None, *,  # noqa: A002 - PyTorch's name
+              generator: Generator | None = None) -> Tensor:
+    """1 with probability ``input`` (elementwise; or with probability ``p`` for every
+    element), else 0, in ``input``'s shape and dtype. No gradient flows back."""
+    t = _like(input)
+    probs = t.data if p is None else np.full(t.shape, float(p))
+    if np.any(np.isnan(probs) | (probs < 0) | (probs > 1)):
+        raise ValueError(f"bernoulli: probabilities must be in [0, 1], got values from "
+                         f"{np.min(probs)} to {np.max(probs)}")
+    draws = numpy_rng(generator, "bernoulli").random(t.shape) < probs
+    return Tensor._wrap(draws.astype(t.dtype), None)

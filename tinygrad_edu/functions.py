@@ -17,6 +17,8 @@ import numpy as np
 
 from . import ops
 from .convert import check_dtype
+from .devices import CPU, is_device
+from .devices import check as check_device
 from .engine import Version
 from .ops import Op
 from .tensor import Tensor, _operand, _shapes, apply
@@ -115,7 +117,34 @@ class TensorMethods:
             return self
         return apply(ops.CAST, self, dtype=dt)
 
-    to = astype
+    def to(self, *args: Any, device: Any = None, dtype: Any = None,
+           non_blocking: bool = False, copy: bool = False) -> Tensor:
+        """PyTorch's forms: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``,
+        ``to(other)`` (other's device and dtype), or keywords. The tensor itself when
+        nothing changes (unless ``copy=True``); a dtype change is a recorded cast.
+        ``non_blocking`` changes nothing here."""
+        if len(args) > 2:
+            raise TypeError(f"to: takes a device, a dtype or a tensor, got {len(args)} "
+                            "arguments")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif is_device(arg):
+                device = arg
+            else:
+                dtype = arg
+        check_device(device, "to")
+        out = self if dtype is None else self.astype(check_dtype(dtype, "to"))
+        return out.clone() if copy and out is self else out
+
+    @property
+    def device(self) -> Any:
+        """Where the data is: always ``device(type='cpu')`` (NumPy)."""
+        return CPU
+
+    def cpu(self) -> Tensor:
+        """The tensor itself: it is on the CPU already."""
+        return self
 
     def float(self) -> Tensor:
         return self.astype(np.float32)
@@ -401,12 +430,15 @@ def _index_key(key: Any) -> tuple:
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
-           name: str | None = None) -> Tensor:
+           name: str | None = None, *, device: Any = None) -> Tensor:
     """Make a Tensor (a copy of data), as ``torch.tensor``."""
+    check_device(device, "tensor")
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
-def as_tensor(x: Any) -> Tensor:
+def as_tensor(x: Any, *, device: Any = None) -> Tensor:
+    if device is not None:
+        check_device(device, "as_tensor")
     return x if isinstance(x, Tensor) else Tensor(x)
 
 

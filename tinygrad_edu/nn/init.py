@@ -2,7 +2,8 @@
 
 Every function fills its tensor in place (under ``no_grad``, so it works on parameters
 that require grad) and returns it. Random values come from the global generator, so
-``tinygrad_edu.manual_seed(s)`` makes them repeatable.
+``tinygrad_edu.manual_seed(s)`` makes them repeatable, or from ``generator=`` (a
+``tinygrad_edu.Generator``) when one is given.
 
 Why the scales: a layer computes ``y_i = sum_j w_ij x_j`` over ``fan_in`` inputs. With
 independent zero-mean weights of variance ``s^2`` and inputs of variance ``v``,
@@ -22,7 +23,7 @@ import math
 
 import numpy as np
 
-from ..creation import generator
+from ..creation import Generator, numpy_rng
 from ..grad_mode import no_grad
 from ..tensor import Tensor
 
@@ -74,14 +75,18 @@ def _fan(tensor: Tensor, mode: str) -> int:
     return fan
 
 
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
+             generator: Generator | None = None) -> Tensor:
     """Values drawn uniformly from [a, b)."""
-    return _fill(tensor, generator().uniform(a, b, tensor.shape), "uniform_")
+    rng = numpy_rng(generator, "uniform_")
+    return _fill(tensor, rng.uniform(a, b, tensor.shape), "uniform_")
 
 
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
+            generator: Generator | None = None) -> Tensor:
     """Values drawn from a normal distribution N(mean, std^2)."""
-    return _fill(tensor, generator().normal(mean, std, tensor.shape), "normal_")
+    rng = numpy_rng(generator, "normal_")
+    return _fill(tensor, rng.normal(mean, std, tensor.shape), "normal_")
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -97,31 +102,35 @@ def ones_(tensor: Tensor) -> Tensor:
 
 
 def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu") -> Tensor:
+                     nonlinearity: str = "leaky_relu",
+                     generator: Generator | None = None) -> Tensor:
     """U(-bound, bound) with bound = gain * sqrt(3 / fan) (He et al., 2015).
 
     ``a`` is the negative slope of a leaky ReLU. Linear layers use a = sqrt(5):
     gain = sqrt(2 / (1 + 5)) = sqrt(1/3), hence bound = 1 / sqrt(fan_in).
     """
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
-    return uniform_(tensor, -math.sqrt(3.0) * std, math.sqrt(3.0) * std)
+    return uniform_(tensor, -math.sqrt(3.0) * std, math.sqrt(3.0) * std, generator)
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu") -> Tensor:
+                    nonlinearity: str = "leaky_relu",
+                    generator: Generator | None = None) -> Tensor:
     """N(0, std^2) with std = gain / sqrt(fan)."""
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
-    return normal_(tensor, 0.0, std)
+    return normal_(tensor, 0.0, std, generator)
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0,
+                    generator: Generator | None = None) -> Tensor:
     """U(-bound, bound) with bound = gain * sqrt(6 / (fan_in + fan_out)) (Glorot, 2010)."""
     fan_in, fan_out = fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_normal_(tensor: Tensor, gain: float = 1.0,
+                   generator: Generator | None = None) -> Tensor:
     """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
