@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinygrad_edu as tg
 from tinygrad_edu import ops
@@ -188,6 +189,219 @@ def np_scatter(x, key, shape):
     return out
 
 
+# --- inputs of the everyday ops -------------------------------------------------------
+
+
+def one_axis(avoid=None):
+    """A tensor, one axis or None (all), and keepdims."""
+    def draw_inputs(draw):
+        shape = S.shape(draw)
+        x = S.values(draw, shape, avoid=avoid)
+        axis = draw(st.sampled_from([None] + list(range(-len(shape), len(shape)))))
+        return [x], {"axis": axis, "keepdims": draw(st.booleans())}
+    return draw_inputs
+
+
+def with_zeros(draw):
+    """Values of which some (often one, sometimes more) are exactly 0."""
+    shape = S.shape(draw, min_dims=1)
+    x = draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 0.5, -1.5, 2.0, 0.0])))
+    axis = draw(st.sampled_from([None] + list(range(len(shape)))))
+    return [x], {"axis": axis, "keepdims": draw(st.booleans())}
+
+
+def variance_inputs(draw):
+    """Distinct values (std has a kink where all are equal), a reduction and a correction
+    that leaves at least one degree of freedom."""
+    (x,), params = reduction()(draw)
+    x = S.distinct(draw, x.shape)
+    axes = x.shape if params["axis"] is None else np.atleast_1d(params["axis"])
+    count = int(np.prod(x.shape)) if params["axis"] is None else int(np.prod(
+        [x.shape[a] for a in axes]))
+    params["correction"] = draw(st.sampled_from([0, 1])) if count > 1 else 0
+    return [x], params
+
+
+def nonzero_reduction(draw):
+    (x,), params = reduction()(draw)
+    return [S.values(draw, x.shape, avoid=[0.0])], params
+
+
+def positive_distinct(draw):
+    (x,), params = reduction()(draw)
+    return [S.distinct(draw, x.shape, offset=10.0)], params  # no |a| = |b| ties
+
+
+def along_axis(draw):
+    shape = S.shape(draw, min_dims=1)
+    return [S.values(draw, shape)], {"axis": draw(st.integers(-len(shape), len(shape) - 1))}
+
+
+def two_vectors(same_length=False):
+    def draw_inputs(draw):
+        n = draw(st.integers(1, 4))
+        m = n if same_length else draw(st.integers(1, 4))
+        return [S.values(draw, (n,)), S.values(draw, (m,))], {}
+    return draw_inputs
+
+
+EINSUMS = [  # (equation, shapes from the sizes i, j, k, b)
+    ("ij,jk->ik", lambda i, j, k, b: [(i, j), (j, k)]),
+    ("bij,bjk->bik", lambda i, j, k, b: [(b, i, j), (b, j, k)]),
+    ("ij->ji", lambda i, j, k, b: [(i, j)]),
+    ("ii->", lambda i, j, k, b: [(i, i)]),
+    ("ii->i", lambda i, j, k, b: [(i, i)]),
+    ("i,j->ij", lambda i, j, k, b: [(i,), (j,)]),
+    ("ij->j", lambda i, j, k, b: [(i, j)]),
+    ("ij,ij->", lambda i, j, k, b: [(i, j), (i, j)]),
+    ("ij,j", lambda i, j, k, b: [(i, j), (j,)]),
+    ("bi,bj,bk->bijk", lambda i, j, k, b: [(b, i), (b, j), (b, k)]),
+    ("ij,jk,kl->il", lambda i, j, k, b: [(i, j), (j, k), (k, b)]),
+    ("iij,kj->ik", lambda i, j, k, b: [(i, i, j), (k, j)]),
+    ("ijk->kij", lambda i, j, k, b: [(i, j, k)]),
+]
+
+
+def einsum_inputs(draw):
+    eq, shapes = draw(st.sampled_from(EINSUMS))
+    sizes = [draw(st.integers(1, 3)) for _ in range(4)]
+    return [S.values(draw, s) for s in shapes(*sizes)], {"eq": eq}
+
+
+def gatherable(draw):
+    shape = S.shape(draw, min_dims=1)
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    index_shape = tuple(draw(st.integers(1, 3)) if k == dim % len(shape) else
+                        draw(st.integers(1, n)) for k, n in enumerate(shape))
+    index = draw(hnp.arrays(np.int64, index_shape, elements=st.integers(0, shape[dim] - 1)))
+    return [S.values(draw, shape)], {"dim": dim, "index": index}
+
+
+def np_gather(a, dim, index):
+    dim %= a.ndim
+    key = tuple(index if k == dim else np.arange(m).reshape((m,) + (1,) * (a.ndim - k - 1))
+                for k, m in enumerate(index.shape))
+    return a[key]
+
+
+def selectable(draw):
+    shape = S.shape(draw, min_dims=1)
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    index = draw(st.lists(st.integers(0, shape[dim] - 1), min_size=1, max_size=4))
+    form = draw(st.sampled_from(["list", "array", "tensor"]))
+    index = {"list": index, "array": np.array(index), "tensor": tg.tensor(index)}[form]
+    return [S.values(draw, shape)], {"dim": dim, "index": index}
+
+
+def np_index_select(a, dim, index):
+    return np.take(a, np.asarray(index, dtype=np.intp), axis=dim)
+
+
+def maskable(draw):
+    sa, sm = S.broadcast_shapes(draw)
+    mask = draw(hnp.arrays(bool, sm))
+    return [S.values(draw, sa)], {"mask": mask, "value": draw(st.sampled_from([0.0, -3.0, 2.5]))}
+
+
+def repeatable(draw):
+    shape = S.shape(draw)
+    lead = draw(st.integers(0, 2))
+    sizes = tuple(draw(st.integers(1, 3)) for _ in range(lead + len(shape)))
+    return [S.values(draw, shape)], {"sizes": sizes}
+
+
+def like_shape(draw):
+    """a, and an array b of a's shape broadcast (expand_as) or of as many elements."""
+    small, big = S.broadcast_shapes(draw)
+    return [S.values(draw, small)], {"other": np.zeros(np.broadcast_shapes(small, big))}
+
+
+def flattenable(draw):
+    shape = S.shape(draw, min_dims=1)
+    n = len(shape)
+    start = draw(st.integers(-n, n - 1))
+    end = draw(st.integers(start % n, n - 1)) - draw(st.sampled_from([0, n]))
+    return [S.values(draw, shape)], {"start": start, "end": end}
+
+
+def np_flatten(a, start, end):
+    start, end = start % a.ndim, end % a.ndim
+    return a.reshape(a.shape[:start] + (-1,) + a.shape[end + 1:])
+
+
+def unflattenable(draw):
+    shape = S.shape(draw, min_dims=1)
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    n = shape[dim]
+    sizes = draw(st.sampled_from([(n,), (1, n), (n, 1), (-1, 1), (1, -1, 1)]))
+    return [S.values(draw, shape)], {"dim": dim, "sizes": sizes}
+
+
+def np_unflatten(a, dim, sizes):
+    dim %= a.ndim
+    return a.reshape(a.shape[:dim] + tuple(sizes) + a.shape[dim + 1:])
+
+
+def splittable(draw):
+    shape = S.shape(draw, min_dims=1, max_side=4)
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    n = shape[dim]
+    cuts = sorted(draw(st.lists(st.integers(0, n), max_size=2)))
+    sections = [b - a for a, b in zip([0] + cuts, cuts + [n])]
+    how = draw(st.sampled_from([draw(st.integers(1, 4)), sections]))
+    return [S.values(draw, shape)], {"how": how, "dim": dim}
+
+
+def np_split(a, how, dim):
+    n = a.shape[dim]
+    sizes = [min(how, n - s) for s in range(0, n, how)] if isinstance(how, int) else how
+    return np.split(a, np.cumsum(sizes)[:-1], axis=dim)
+
+
+def numbered(pieces, join):
+    """The pieces joined back, piece k times k + 1 (so each piece's gradient differs)."""
+    return join([p * float(k + 1) for k, p in enumerate(pieces)])
+
+
+def chunkable(draw):
+    shape = S.shape(draw, min_dims=1, max_side=4)
+    return [S.values(draw, shape)], {"chunks": draw(st.integers(1, 5)),
+                                     "dim": draw(st.integers(-len(shape), len(shape) - 1))}
+
+
+def np_chunk(a, chunks, dim):
+    return np_split(a, -(-a.shape[dim] // chunks), dim)
+
+
+def flippable(draw):
+    shape = S.shape(draw)
+    dims = draw(st.lists(st.integers(0, max(len(shape) - 1, 0)), unique=True,
+                         max_size=len(shape)))
+    return [S.values(draw, shape)], {"dims": tuple(dims)}
+
+
+def triangular(draw):
+    shape = S.shape(draw, min_dims=2)
+    return [S.values(draw, shape)], {"diagonal": draw(st.integers(-2, 2))}
+
+
+def np_tri(a, diagonal, upper):
+    keep = np.tri(*a.shape[-2:], k=diagonal - 1 if upper else diagonal, dtype=bool)
+    return np.where(~keep if upper else keep, a, 0.0)
+
+
+def like_reversed(draw):
+    shape = S.shape(draw)
+    return [S.values(draw, shape)], {"other": np.zeros(shape[::-1])}
+
+
+def two_axes(draw):
+    shape = S.shape(draw, min_dims=1)
+    n = len(shape)
+    return [S.values(draw, shape)], {"i": draw(st.integers(-n, n - 1)),
+                                     "j": draw(st.integers(-n, n - 1))}
+
+
 # --- THE CASE TABLE (same order as ops.py) ------------------------------------------------
 
 CASES = [
@@ -265,6 +479,107 @@ CASES = [
     Case("softmax", "composite", lambda a, axis: a.softmax(axis), np_softmax, softmax_inputs),
     Case("log_softmax", "composite", lambda a, axis: a.log_softmax(dim=axis),
          lambda a, axis: np.log(np_softmax(a, axis)), softmax_inputs),
+    # the everyday ops (PyTorch's names)
+    Case("sin", "sin", lambda a: a.sin(), np.sin, unary()),
+    Case("cos", "cos", lambda a: a.cos(), np.cos, unary()),
+    Case("tan", "tan", lambda a: a.tan(), np.tan, unary(-1.2, 1.2)),
+    Case("log2", "log2", lambda a: a.log2(), np.log2, unary(0.2, 4.0)),
+    Case("log10", "log10", lambda a: a.log10(), np.log10, unary(0.2, 4.0)),
+    Case("log1p", "log1p", lambda a: a.log1p(), np.log1p, unary(-0.7, 3.0)),
+    Case("expm1", "expm1", lambda a: a.expm1(), np.expm1, unary()),
+    Case("square", "square", lambda a: a.square(), np.square, unary()),
+    Case("rsqrt", "rsqrt", lambda a: a.rsqrt(), lambda a: 1 / np.sqrt(a), unary(0.2, 4.0)),
+    Case("reciprocal", "composite", lambda a: a.reciprocal(), lambda a: 1 / a,
+         unary(avoid=[0.0])),
+    Case("sign", "sign", lambda a: a.sign(), np.sign, unary(avoid=[0.0])),
+    Case("floor", "floor", lambda a: a.floor(), np.floor, unary(avoid=[-2, -1, 0, 1, 2])),
+    Case("ceil", "ceil", lambda a: a.ceil(), np.ceil, unary(avoid=[-2, -1, 0, 1, 2])),
+    Case("round", "round", lambda a: a.round(), np.round, unary(avoid=[-1.5, -0.5, 0.5, 1.5])),
+    Case("round decimals=1", "round", lambda a: a.round(decimals=1),
+         lambda a: np.round(a, 1), unary(avoid=[k / 10 + 0.05 for k in range(-20, 20)],
+                                         ), eps=1e-7),
+    Case("clamp_min", "composite", lambda a: a.clamp_min(0.5), lambda a: np.maximum(a, 0.5),
+         unary(avoid=[0.5])),
+    Case("clamp_max", "composite", lambda a: a.clamp_max(-0.5), lambda a: np.minimum(a, -0.5),
+         unary(avoid=[-0.5])),
+    Case("prod", "prod", lambda a, axis, keepdims: a.prod(axis, keepdims),
+         lambda a, axis, keepdims: np.prod(a, axis=axis, keepdims=keepdims), one_axis(avoid=[0.0])),
+    Case("prod axis= tuple", "prod", lambda a, axis, keepdims: a.prod(axis=axis, keepdims=keepdims),
+         lambda a, axis, keepdims: np.prod(a, axis=axis, keepdims=keepdims),
+         nonzero_reduction),
+    Case("prod with zeros", "prod", lambda a, axis, keepdims: a.prod(dim=axis, keepdim=keepdims),
+         lambda a, axis, keepdims: np.prod(a, axis=axis, keepdims=keepdims), with_zeros),
+    Case("cumsum", "cumsum", lambda a, axis: a.cumsum(axis),
+         lambda a, axis: np.cumsum(a, axis=axis), along_axis),
+    Case("cumsum 0-d", "cumsum", lambda a: a.cumsum(dim=0), lambda a: a,
+         lambda d: ([S.values(d, ())], {})),
+    Case("norm 2", "composite", lambda a, axis, keepdims: a.norm(2, axis, keepdims),
+         lambda a, axis, keepdims: np.sqrt(np.sum(a * a, axis=axis, keepdims=keepdims)),
+         nonzero_reduction),
+    Case("norm fro", "composite", lambda a: a.norm(), lambda a: np.sqrt(np.sum(a * a)),
+         unary(avoid=[0.0])),
+    Case("norm 1", "composite", lambda a, axis, keepdims: a.norm(1, dim=axis, keepdim=keepdims),
+         lambda a, axis, keepdims: np.sum(np.abs(a), axis=axis, keepdims=keepdims),
+         nonzero_reduction),
+    Case("norm inf", "composite", lambda a, axis, keepdims: a.norm(np.inf, axis, keepdims),
+         lambda a, axis, keepdims: np.max(np.abs(a), axis=axis, keepdims=keepdims),
+         positive_distinct),
+    Case("norm 3", "composite", lambda a: a.norm(3), lambda a: np.sum(np.abs(a) ** 3) ** (1 / 3),
+         unary(avoid=[0.0])),
+    Case("var", "var",
+         lambda a, axis, keepdims, correction: a.var(axis, correction=correction,
+                                                      keepdim=keepdims),
+         lambda a, axis, keepdims, correction: np.var(a, axis=axis, ddof=correction,
+                                                      keepdims=keepdims), variance_inputs),
+    Case("std", "composite",
+         lambda a, axis, keepdims, correction: a.std(axis=axis, unbiased=bool(correction),
+                                                      keepdims=keepdims),
+         lambda a, axis, keepdims, correction: np.std(a, axis=axis, ddof=correction,
+                                                      keepdims=keepdims), variance_inputs),
+    Case("outer", "composite", lambda a, b: a.outer(b), np.outer, two_vectors()),
+    Case("dot", "composite", lambda a, b: a.dot(b), np.dot, two_vectors(same_length=True)),
+    Case("einsum", "composite", lambda *xs, eq: tg.einsum(eq, *xs),
+         lambda *xs, eq: np.einsum(eq, *xs), einsum_inputs),
+    Case("gather", "composite", lambda a, dim, index: a.gather(dim, index), np_gather,
+         gatherable),
+    Case("gather, index a tensor", "composite",
+         lambda a, dim, index: a.gather(dim, tg.tensor(index.astype(np.float64))), np_gather,
+         gatherable),
+    Case("index_select", "composite", lambda a, dim, index: a.index_select(dim, index),
+         np_index_select, selectable),
+    Case("masked_fill", "composite", lambda a, mask, value: a.masked_fill(mask, value),
+         lambda a, mask, value: np.where(mask, value, a), maskable),
+    Case("repeat", "composite", lambda a, sizes: a.repeat(*sizes),
+         lambda a, sizes: np.tile(a, sizes), repeatable),
+    Case("expand_as", "composite", lambda a, other: a.expand_as(other),
+         lambda a, other: np.broadcast_to(a, other.shape), like_shape),
+    Case("view_as/reshape_as", "composite",
+         lambda a, other: a.view_as(other) + a.reshape_as(other),
+         lambda a, other: 2 * a.reshape(other.shape), like_reversed),
+    Case("flatten", "composite", lambda a, start, end: a.flatten(start, end), np_flatten,
+         flattenable),
+    Case("unflatten", "composite", lambda a, dim, sizes: a.unflatten(dim, sizes),
+         np_unflatten, unflattenable),
+    Case("split", "composite", lambda a, how, dim: numbered(a.split(how, dim),
+                                                            lambda ps: tg.cat(ps, dim=dim)),
+         lambda a, how, dim: numbered(np_split(a, how, dim),
+                                      lambda ps: np.concatenate(ps, axis=dim)), splittable),
+    Case("chunk", "composite", lambda a, chunks, dim: numbered(a.chunk(chunks, dim),
+                                                               lambda ps: tg.cat(ps, dim=dim)),
+         lambda a, chunks, dim: numbered(np_chunk(a, chunks, dim),
+                                         lambda ps: np.concatenate(ps, axis=dim)), chunkable),
+    Case("flip", "flip", lambda a, dims: a.flip(dims), lambda a, dims: np.flip(a, dims),
+         flippable),
+    Case("tril", "composite", lambda a, diagonal: a.tril(diagonal),
+         lambda a, diagonal: np_tri(a, diagonal, False), triangular),
+    Case("triu", "composite", lambda a, diagonal: a.triu(diagonal=diagonal),
+         lambda a, diagonal: np_tri(a, diagonal, True), triangular),
+    Case("t", "composite", lambda a: a.t(), lambda a: a.T,
+         lambda d: ([S.values(d, S.shape(d, max_dims=2))], {})),
+    Case("swapaxes", "composite", lambda a, i, j: a.swapaxes(i, j),
+         lambda a, i, j: np.swapaxes(a, i, j), two_axes),
+    Case("swapdims", "composite", lambda a, i, j: a.swapdims(i, j),
+         lambda a, i, j: np.swapaxes(a, i, j), two_axes),
 ]
 
 IDS = [c.name for c in CASES]

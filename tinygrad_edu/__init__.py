@@ -39,7 +39,7 @@ from .creation import (
 )
 from .devices import device
 from .explain import explain_backward
-from .functions import as_tensor, cat, maximum, minimum, stack, tensor, where
+from .functions import as_tensor, cat, einsum, maximum, minimum, stack, tensor, where
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from .nn.functional import log_softmax, relu, sigmoid, softmax, tanh

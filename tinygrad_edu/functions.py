@@ -292,7 +292,18 @@ class TensorMethods:
         return self.matmul(other_t)
 
     def dot(self, other: Any) -> Tensor:
-        return self.matmul(other)
+        """The dot product of two 1-D tensors of the same length (PyTorch's dot)."""
+        other_t = _operand(other, self)
+        if other_t is NotImplemented:
+            raise TypeError(f"dot: the other operand must be a Tensor or an ndarray, got "
+                            f"{type(other).__name__}")
+        if self.ndim != 1 or other_t.ndim != 1:
+            raise ValueError(f"dot: expects two 1-D tensors, got shapes {self.shape} and "
+                             f"{other_t.shape}; use matmul (@) for matrices")
+        if self.shape != other_t.shape:
+            raise ValueError(f"dot: the tensors must have the same number of elements, got "
+                             f"shapes {self.shape} and {other_t.shape}")
+        return self.matmul(other_t)
 
     # --- shapes ------------------------------------------------------------------------
 
@@ -316,10 +327,23 @@ class TensorMethods:
 
     view = reshape
 
-    def flatten(self) -> Tensor:
-        """All axes as one (a view). A 1-D tensor is returned itself, as PyTorch does
-        when no axes are merged."""
-        return self if self.ndim == 1 else self.reshape(-1)
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Axes start_dim to end_dim as one (a view). When that is a single axis the
+        tensor is returned itself (a 1-D tensor with the defaults), as PyTorch does;
+        a 0-d tensor becomes 1-D."""
+        if self.ndim == 0:
+            self._axes(start_dim, None, "flatten")
+            self._axes(end_dim, None, "flatten")
+            return self.reshape(1)
+        start = self._axes(start_dim, None, "flatten")[0]
+        end = self._axes(end_dim, None, "flatten")[0]
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                             f"for shape {self.shape}")
+        if start == end:
+            return self
+        merged = math.prod(self.shape[start:end + 1])
+        return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
 
     def permute(self, *axes: int | Sequence[int]) -> Tensor:
         """Reorder the axes: result axis k is input axis axes[k]."""
@@ -393,6 +417,309 @@ class TensorMethods:
         """zeros(shape) with this tensor added at [key] (the adjoint of indexing)."""
         return apply(ops.SCATTER, self, key=key, shape=shape)
 
+    # --- everyday ops with PyTorch's names ---------------------------------------------
+    # Elementwise: one primitive each (sin, log1p ...); reciprocal is 1/x.
+
+    def sin(self) -> Tensor:
+        return apply(ops.SIN, self)
+
+    def cos(self) -> Tensor:
+        return apply(ops.COS, self)
+
+    def tan(self) -> Tensor:
+        return apply(ops.TAN, self)
+
+    def log2(self) -> Tensor:
+        return apply(ops.LOG2, self)
+
+    def log10(self) -> Tensor:
+        return apply(ops.LOG10, self)
+
+    def log1p(self) -> Tensor:
+        """log(1 + x), accurate for small x."""
+        return apply(ops.LOG1P, self)
+
+    def expm1(self) -> Tensor:
+        """exp(x) - 1, accurate for small x."""
+        return apply(ops.EXPM1, self)
+
+    def square(self) -> Tensor:
+        return apply(ops.SQUARE, self)
+
+    def rsqrt(self) -> Tensor:
+        """1 / sqrt(x)."""
+        return apply(ops.RSQRT, self)
+
+    def reciprocal(self) -> Tensor:
+        return 1.0 / self
+
+    def sign(self) -> Tensor:
+        """-1, 0 or 1; the gradient is 0 (as PyTorch)."""
+        return apply(ops.SIGN, self)
+
+    def floor(self) -> Tensor:
+        return apply(ops.FLOOR, self)
+
+    def ceil(self) -> Tensor:
+        return apply(ops.CEIL, self)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        """Round half to even (as PyTorch and NumPy); the gradient is 0."""
+        return apply(ops.ROUND, self, decimals=int(decimals))
+
+    def clamp_min(self, min: float) -> Tensor:
+        return self.clip(min=min)
+
+    def clamp_max(self, max: float) -> Tensor:
+        return self.clip(max=max)
+
+    # Reductions: prod, var and cumsum are primitives; norm and std are compositions.
+
+    def prod(self, dim: int | None = None, keepdim: bool = False, *, axis: Axis = None,
+             keepdims: bool | None = None) -> Tensor:
+        """Product of all elements, or along one dim (NumPy's axis= may be a tuple).
+        Its gradient is right with zeros in the input: nothing is divided by 0."""
+        if isinstance(dim, (tuple, list)):
+            raise TypeError(f"prod: dim must be one int (PyTorch's prod reduces one axis or "
+                            f"all of them), got {dim!r}; axis= takes a tuple")
+        return apply(ops.PROD, self, axis=self._axes(axis, dim, "prod"),
+                     keepdims=self._keep(keepdim, keepdims))
+
+    def cumsum(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+        """Running sums along dim: out[k] = x[0] + ... + x[k]."""
+        if dim is None and axis is None:
+            raise TypeError("cumsum: give dim, the axis to sum along")
+        given = dim if dim is not None else axis
+        if isinstance(given, (tuple, list)):
+            raise TypeError(f"cumsum: dim must be one int, got {given!r}")
+        ax = self._axes(axis, dim, "cumsum")
+        if self.ndim == 0:
+            return _own(self.reshape(1).cumsum(0).reshape(()))
+        return apply(ops.CUMSUM, self, axis=ax[0])
+
+    def norm(self, p: Any = "fro", dim: Axis = None, keepdim: bool = False, *,
+             axis: Axis = None, keepdims: bool | None = None) -> Tensor:
+        """The p-norm of all elements, or over dim: p = 2 or 'fro' (sqrt of the sum of
+        squares), 1 (sum of |x|), inf (max |x|), another number > 0 (sum |x|^p)^(1/p).
+        At 0 the gradient is 0 (PyTorch's subgradient)."""
+        axes = self._axes(axis, dim, "norm")
+        keep = self._keep(keepdim, keepdims)
+        if isinstance(p, str):
+            if p != "fro":
+                raise ValueError(f"norm: p must be a number or 'fro', got {p!r}")
+            if len(axes) > 2 and (dim is not None or axis is not None):
+                raise ValueError(f"norm: p='fro' takes at most 2 dims, got {dim or axis!r}; "
+                                 "use p=2 for a vector norm over more")
+            p = 2
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) \
+                or not p > 0:
+            raise ValueError(f"norm: p must be 1, 2, inf, 'fro' or another number > 0, got {p!r}")
+        if p == 1:
+            return self.abs().sum(axes, keep)
+        if p == math.inf:
+            if self.data.size == 0:
+                raise ValueError(f"norm: p=inf of an empty tensor (shape {self.shape})")
+            return apply(ops.MAX, self.abs(), axis=axes, keepdims=keep)
+        if p == 2:
+            return _root_with_zero_gradient_at_0(self.square().sum(axes, keep), 2)
+        return _root_with_zero_gradient_at_0((self.abs() ** float(p)).sum(axes, keep), p)
+
+    def var(self, dim: Axis = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: float | None = None, axis: Axis = None,
+            keepdims: bool | None = None) -> Tensor:
+        """sum((x - mean)^2) / (N - correction); correction=1 (the default, or
+        unbiased=True) is the sample variance, 0 (unbiased=False) the population's."""
+        return self._variance("var", dim, unbiased, keepdim, correction, axis, keepdims)
+
+    def std(self, dim: Axis = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: float | None = None, axis: Axis = None,
+            keepdims: bool | None = None) -> Tensor:
+        """sqrt(var(...)), same arguments; the gradient is 0 where std is 0, as PyTorch."""
+        v = self._variance("std", dim, unbiased, keepdim, correction, axis, keepdims)
+        return _root_with_zero_gradient_at_0(v, 2)
+
+    def _variance(self, name: str, dim: Axis, unbiased: bool | None, keepdim: bool,
+                  correction: float | None, axis: Axis, keepdims: bool | None) -> Tensor:
+        if isinstance(dim, bool):  # x.var(False): PyTorch's var(unbiased)
+            dim, unbiased = None, dim if unbiased is None else unbiased
+        if unbiased is not None and correction is not None:
+            raise TypeError(f"{name}: give unbiased= or correction=, not both")
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        axes = self._axes(axis, dim, name)
+        if math.prod(self.shape[ax] for ax in axes) == 0:
+            raise ValueError(f"{name}: the reduced axes of shape {self.shape} are empty")
+        return apply(ops.VAR, self, axis=axes, keepdims=self._keep(keepdim, keepdims),
+                     correction=correction)
+
+    # Linear algebra
+
+    def outer(self, other: Any) -> Tensor:
+        """out[i, j] = self[i] * other[j], for two 1-D tensors."""
+        other_t = _operand(other, self)
+        if other_t is NotImplemented:
+            raise TypeError(f"outer: the other operand must be a Tensor or an ndarray, got "
+                            f"{type(other).__name__}")
+        if self.ndim != 1 or other_t.ndim != 1:
+            raise ValueError(f"outer: expects two 1-D tensors, got shapes {self.shape} and "
+                             f"{other_t.shape}")
+        return self.reshape(-1, 1) * other_t
+
+    # Shapes and indexing
+
+    def gather(self, dim: int, index: Any) -> Tensor:
+        """out[i][j][k] = self[index[i][j][k]][j][k] for dim=0 (and so on): index has as
+        many dims as self, and picks along dim. Under backward picked elements collect
+        their gradients (PyTorch's scatter_add)."""
+        index = _int_index(index, "gather")
+        if self.ndim == 0:
+            if index.ndim != 0:
+                raise ValueError(f"gather: index of shape {index.shape} for a 0-d tensor")
+            return self.reshape(1).gather(0, index.reshape(1)).reshape(())
+        d = self._axes(dim, None, "gather")[0]
+        if index.ndim != self.ndim:
+            raise ValueError(f"gather: the index must have as many dimensions as the tensor: "
+                             f"index shape {index.shape}, tensor shape {self.shape}")
+        if any(m > n for k, (m, n) in enumerate(zip(index.shape, self.shape)) if k != d):
+            raise ValueError(f"gather: index shape {index.shape} is larger than tensor shape "
+                             f"{self.shape} outside dim {d}")
+        _check_range(index, self.shape[d], d, "gather")
+        key = tuple(index if k == d else np.arange(m).reshape(
+            (m,) + (1,) * (self.ndim - k - 1)) for k, m in enumerate(index.shape))
+        return apply(ops.INDEX, self, key=key)
+
+    def index_select(self, dim: int, index: Any) -> Tensor:
+        """The entries at positions index (0-d or 1-D) along dim."""
+        index = _int_index(index, "index_select")
+        if index.ndim > 1:
+            raise ValueError(f"index_select: the index must be 0-d or 1-D, got shape "
+                             f"{index.shape}")
+        if self.ndim == 0:
+            return self.reshape(1).index_select(0, index).reshape(())
+        d = self._axes(dim, None, "index_select")[0]
+        _check_range(index, self.shape[d], d, "index_select")
+        return apply(ops.INDEX, self, key=(slice(None),) * d + (index.reshape(-1),))
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        """value where the boolean mask holds (it broadcasts), else self."""
+        m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        if m.dtype != bool:
+            raise TypeError(f"masked_fill: the mask must be boolean (a comparison such as "
+                            f"x > 0), got dtype {m.dtype}")
+        if isinstance(value, Tensor) and value.ndim != 0:
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape "
+                             f"{value.shape}")
+        return where(m, value, self)
+
+    def repeat(self, *sizes: int | Sequence[int]) -> Tensor:
+        """Tile the tensor: sizes[k] copies along axis k (leading new axes allowed), as
+        np.tile. An expand (no copy), written out once, then a reshape (a view)."""
+        sizes = self._shape_args(sizes)
+        if len(sizes) < self.ndim:
+            raise ValueError(f"repeat: give at least one size per dimension: {len(sizes)} "
+                             f"sizes {sizes} for a tensor of shape {self.shape}")
+        if any(n < 0 for n in sizes):
+            raise ValueError(f"repeat: sizes must be >= 0, got {sizes}")
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        spread = tuple(x for n in shape for x in (1, n))
+        tiled = tuple(x for r, n in zip(sizes, shape) for x in (r, n))
+        copies = self.reshape(spread).expand(tiled) * 1.0  # the one copy, as PyTorch's
+        return _own(copies.reshape(tuple(r * n for r, n in zip(sizes, shape))))
+
+    def expand_as(self, other: Any) -> Tensor:
+        return self.expand(other.shape)
+
+    def view_as(self, other: Any) -> Tensor:
+        return self.view(other.shape)
+
+    def reshape_as(self, other: Any) -> Tensor:
+        return self.reshape(other.shape)
+
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        """Split axis dim into several of the given sizes (one may be -1)."""
+        if self.ndim == 0:
+            raise ValueError("unflatten: a 0-d tensor has no dimension to unflatten")
+        d = self._axes(dim, None, "unflatten")[0]
+        sizes = tuple(int(n) for n in sizes)
+        n = self.shape[d]
+        known = math.prod(s for s in sizes if s != -1)
+        if sizes.count(-1) == 1 and known and n % known == 0:
+            sizes = tuple(n // known if s == -1 else s for s in sizes)
+        if not sizes or any(s < 0 for s in sizes) or math.prod(sizes) != n:
+            raise ValueError(f"unflatten: sizes {sizes} do not multiply to {n}, the size of "
+                             f"dim {d} of shape {self.shape}")
+        return self.reshape(self.shape[:d] + sizes + self.shape[d + 1:])
+
+    def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0
+              ) -> tuple[Tensor, ...]:
+        """Pieces along dim (views): of split_size each (the last may be smaller), or of
+        the given sizes (which must add up to the size of dim)."""
+        if self.ndim == 0:
+            raise ValueError("split: a 0-d tensor cannot be split")
+        d = self._axes(dim, None, "split")[0]
+        n = self.shape[d]
+        if isinstance(split_size_or_sections, (int, np.integer)):
+            size = int(split_size_or_sections)
+            if size < 0 or (size == 0 and n > 0):
+                raise ValueError(f"split: split_size must be > 0 (got {size}) for dim {d} "
+                                 f"of size {n}")
+            sizes = [min(size, n - start) for start in range(0, n, size)] if n else [0]
+        else:
+            sizes = [int(s) for s in split_size_or_sections]
+            if any(s < 0 for s in sizes) or sum(sizes) != n:
+                raise ValueError(f"split: sizes {sizes} must be >= 0 and add up to {n}, the "
+                                 f"size of dim {d} of shape {self.shape}")
+        pieces, start = [], 0
+        for s in sizes:
+            pieces.append(self[(slice(None),) * d + (slice(start, start + s),)])
+            start += s
+        return tuple(pieces)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """At most chunks pieces along dim, of equal size but the last (as PyTorch)."""
+        if chunks <= 0:
+            raise ValueError(f"chunk: chunks must be > 0, got {chunks}")
+        if self.ndim == 0:
+            raise ValueError("chunk: needs a tensor of at least 1 dimension, got a 0-d one")
+        n = self.shape[self._axes(dim, None, "chunk")[0]]
+        if n == 0:
+            return self.split([0] * chunks, dim)
+        return self.split(-(-n // chunks), dim)
+
+    def flip(self, *dims: int | Sequence[int]) -> Tensor:
+        """A copy with the order of the elements along dims reversed."""
+        dims = self._shape_args(dims)
+        return apply(ops.FLIP, self, axis=self._axes(dims, None, "flip"))
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of each matrix (the last two axes), zeros above the
+        diagonal; diagonal > 0 keeps more, < 0 less."""
+        return self._triangle("tril", np.tri(*self.shape[-2:], k=diagonal, dtype=bool)
+                              if self.ndim >= 2 else None)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle of each matrix, zeros below the diagonal."""
+        return self._triangle("triu", ~np.tri(*self.shape[-2:], k=diagonal - 1, dtype=bool)
+                              if self.ndim >= 2 else None)
+
+    def _triangle(self, name: str, keep: np.ndarray | None) -> Tensor:
+        if keep is None:
+            raise ValueError(f"{name}: needs at least 2 dimensions, got shape {self.shape}")
+        return where(keep, self, 0.0)
+
+    def t(self) -> Tensor:
+        """The transpose of a matrix; a 0-d or 1-D tensor as it is (a new view)."""
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with at most 2 dimensions, got shape "
+                             f"{self.shape}; use transpose(dim0, dim1) or mT")
+        return self.permute(tuple(range(self.ndim))[::-1])
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return self.transpose(axis0, axis1)
+
+    def swapdims(self, dim0: int, dim1: int) -> Tensor:
+        return self.transpose(dim0, dim1)
+
 
 
 def _own(t: Tensor) -> Tensor:
@@ -424,6 +751,41 @@ def _index_key(key: Any) -> tuple:
     if not any(part is Ellipsis for part in normal):
         normal.append(Ellipsis)  # so t[0] of a 1-D t is a 0-d view, not a copy (PyTorch)
     return tuple(normal)
+
+
+# --- helpers of the everyday ops -------------------------------------------------------
+
+
+def _root_with_zero_gradient_at_0(s: Tensor, p: float) -> Tensor:
+    """s ** (1/p) (s >= 0: a sum of squares or of |x|^p), but where s is 0 the result
+    is the constant 0: no gradient flows there, so x gets PyTorch's subgradient 0 (and
+    0 for the higher derivatives too, as PyTorch), not 0 * inf = NaN."""
+    zero = s.data == 0
+    root = (lambda t: t.sqrt()) if p == 2 else (lambda t: t ** (1.0 / p))
+    if not zero.any():
+        return root(s)
+    return where(zero, 0.0, root(where(zero, 1.0, s)))
+
+
+def _int_index(index: Any, name: str) -> np.ndarray:
+    """An index argument (a Tensor, list or ndarray of whole numbers) as an intp array."""
+    array = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if array.dtype.kind == "f" and array.size == 0:
+        array = array.astype(np.intp)
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{name}: the index must hold integers, got dtype {array.dtype}")
+    if array.dtype.kind == "f" and not (np.all(np.isfinite(array))
+                                        and np.all(array == np.round(array))):
+        raise TypeError(f"{name}: the index must hold whole numbers, got {array.dtype} "
+                            f"values {array.ravel()[:5]}")
+    return array.astype(np.intp)
+
+
+def _check_range(index: np.ndarray, size: int, dim: int, name: str) -> None:
+    if index.size and (index.min() < 0 or index.max() >= size):
+        bad = index[(index < 0) | (index >= size)].ravel()[0]
+        raise IndexError(f"{name}: index {bad} is out of range for dim {dim} of size {size} "
+                         f"(valid: 0 to {size - 1})")
 
 
 # --- functions of several tensors -----------------------------------------------------
@@ -515,6 +877,95 @@ def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise smaller of a and b: min(a, b) = -max(-a, -b)."""
     a, b = _pair(a, b, "minimum")
     return -apply(ops.MAXIMUM, -a, -b)
+
+
+# --- einsum: composed of indexing, sum, permute, reshape and matmul -------------------
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Sums of products over named indices, as ``torch.einsum``: ``'ij,jk->ik'`` is a
+    matrix product, ``'bij,bjk->bik'`` a batch of them, ``'ii->'`` the trace, ``'ii->i'``
+    the diagonal, ``'i,j->ij'`` the outer product, ``'ij->j'`` a sum. Without ``->`` the
+    result has the indices seen once, in alphabetical order. Built from other ops (a
+    repeated index takes a diagonal by indexing, operands are contracted two at a time
+    with matmul), so it needs no rule of its own."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    tensors = [as_tensor(t) for t in operands]
+    eq = equation.replace(" ", "")
+    if "..." in eq:
+        raise ValueError(f"einsum: '...' is not supported here; name every index ({equation!r})")
+    inputs, arrow, output = eq.partition("->")
+    subs = inputs.split(",")
+    letters = "".join(subs)
+    if not all(c.isalpha() for c in letters + output):
+        raise ValueError(f"einsum: indices must be letters, got {equation!r}")
+    if len(subs) != len(tensors):
+        raise ValueError(f"einsum: {equation!r} names {len(subs)} operand(s) but "
+                         f"{len(tensors)} were given")
+    if not arrow:
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    if len(set(output)) != len(output) or not set(output) <= set(letters):
+        raise ValueError(f"einsum: the output {output!r} of {equation!r} must name each index "
+                         "once, and only indices of the operands")
+    sizes: dict[str, int] = {}
+    for k, (s, t) in enumerate(zip(subs, tensors)):
+        if len(s) != t.ndim:
+            raise ValueError(f"einsum: operand {k} has shape {t.shape} but {s!r} names "
+                             f"{len(s)} dimension(s)")
+        for c, n in zip(s, t.shape):
+            if sizes.setdefault(c, n) != n:
+                raise ValueError(f"einsum: index {c!r} has size {sizes[c]} and {n} in "
+                                 f"{equation!r} (shapes {_shapes(tensors)})")
+    terms = [_einsum_diagonals(t, s) for t, s in zip(tensors, subs)]
+    t, s = terms[0]
+    for k in range(1, len(terms)):
+        u, r = terms[k]
+        later = set(output).union(*[set(x) for _, x in terms[k + 1:]])
+        t, s = _einsum_sum(t, s, set(r) | later)
+        u, r = _einsum_sum(u, r, set(s) | later)
+        t, s = _einsum_pair(t, s, u, r, later, sizes)
+    t, s = _einsum_sum(t, s, set(output))
+    return t.permute(tuple(s.index(c) for c in output))
+
+
+def _einsum_diagonals(t: Tensor, s: str) -> tuple[Tensor, str]:
+    """t and its indices with every repeated index taken once: 'ii' -> the diagonal."""
+    while len(set(s)) < len(s):
+        c = next(c for c in s if s.count(c) > 1)
+        p = s.index(c)
+        q = s.index(c, p + 1)
+        rest = [k for k in range(len(s)) if k not in (p, q)]
+        t = t.permute([p, q] + rest)
+        diagonal = np.arange(t.shape[0])
+        t = t[diagonal, diagonal]
+        s = c + "".join(s[k] for k in rest)
+    return t, s
+
+
+def _einsum_sum(t: Tensor, s: str, keep: set) -> tuple[Tensor, str]:
+    """Sum over the indices of t that are not in keep."""
+    axes = tuple(k for k, c in enumerate(s) if c not in keep)
+    if not axes:
+        return t, s
+    return t.sum(axes), "".join(c for c in s if c in keep)
+
+
+def _einsum_pair(a: Tensor, sa: str, b: Tensor, sb: str, later: set,
+                 sizes: dict) -> tuple[Tensor, str]:
+    """Contract a and b over their shared indices that are not needed later: one batched
+    matmul of a as (batch, left, shared) with b as (batch, shared, right)."""
+    batch = [c for c in sa if c in sb and c in later]
+    shared = [c for c in sa if c in sb and c not in later]
+    left = [c for c in sa if c not in sb]
+    right = [c for c in sb if c not in sa]
+    size = lambda cs: math.prod(sizes[c] for c in cs)
+    a3 = a.permute([sa.index(c) for c in batch + left + shared]).reshape(
+        size(batch), size(left), size(shared))
+    b3 = b.permute([sb.index(c) for c in batch + shared + right]).reshape(
+        size(batch), size(shared), size(right))
+    out = (a3 @ b3).reshape(tuple(sizes[c] for c in batch + left + right))
+    return out, "".join(batch + left + right)
 
 
 # Join the methods to Tensor (dunders too: len(t), iter(t), t < u ... come from here).

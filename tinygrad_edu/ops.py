@@ -141,6 +141,29 @@ def scatter_into(x, key, shape: tuple[int, ...]):
     return _scatter_forward(x, key, shape) if _is_array(x) else x.scatter_into(key, shape)
 
 
+def sin(x):
+    return np.sin(x) if _is_array(x) else x.sin()
+
+
+def cos(x):
+    return np.cos(x) if _is_array(x) else x.cos()
+
+
+def flip(x, axis: tuple[int, ...]):
+    """x with the order of the elements along each axis in ``axis`` reversed."""
+    return np.flip(x, axis) if _is_array(x) else x.flip(axis)
+
+
+def cumsum(x, axis: int):
+    return np.cumsum(x, axis=axis) if _is_array(x) else x.cumsum(axis)
+
+
+def prod(x, axis: tuple[int, ...]):
+    """The product over ``axis``, keeping the reduced axes as size 1."""
+    return np.prod(x, axis=axis, keepdims=True) if _is_array(x) else x.prod(axis=axis,
+                                                                             keepdims=True)
+
+
 # --- small helpers the longer rules share --------------------------------------------
 
 
@@ -191,6 +214,50 @@ def _pow_grad_b(g, a, b, out):
     if not flat.any():
         return g * (out * log(a))
     return g * where(flat, 0.0, out * log(where(flat, 1.0, a)))
+
+
+def _zero_grad(g):
+    # a step function (floor, sign ...) is flat wherever it has a derivative: 0, as PyTorch
+    # (selected, not g * 0, so an inf or NaN in g does not come out as NaN)
+    if _is_array(g):
+        return expand(np.zeros((), g.dtype), g.shape)
+    return where(np.zeros((), dtype=bool), g, 0.0)
+
+
+def _prod_grad(g, a, out, axis, keepdims):
+    # d(prod a)/da_j = prod of the a_k, k != j: out/a_j when no element is 0. With zeros
+    # nothing is divided by 0 (as PyTorch): the product of the nonzero others times the
+    # product of the other zeros, which is 1 (no other zero), that zero (one other: kept
+    # as a value, so second derivatives are right too) or 0 (more)
+    g = _keep_reduced_dims(g, axis, keepdims)
+    zero = value(a) == 0
+    if not zero.any():
+        return g * (_keep_reduced_dims(out, axis, keepdims) / a)
+    nonzero = where(zero, 1.0, a)
+    zeros = where(zero, a, 0.0)
+    others = zero.sum(axis=axis, keepdims=True) - zero.astype(int)  # other zeros per element
+    other_zero = zeros.sum(axis=axis, keepdims=True) - zeros  # the other zero, if just one
+    rest = where(others == 0, 1.0, where(others == 1, other_zero, 0.0))
+    return g * (prod(nonzero, axis) / nonzero * rest)
+
+
+def _var_forward(a, axis, keepdims, correction):
+    with np.errstate(divide="ignore", invalid="ignore"):  # N - correction <= 0: inf or nan
+        return np.var(a, axis=axis, ddof=correction, keepdims=keepdims)
+
+
+def _var_grad(g, a, axis, keepdims, correction):
+    # d var(a)/da_j = 2*(a_j - mean)/(N - correction); the mean is computed from a here,
+    # so on Tensors its own derivative is recorded (second derivatives are right)
+    count = math.prod(a.shape[ax] for ax in axis)
+    dof = count - correction
+    centered = a - a.sum(axis=axis, keepdims=True) * (1.0 / count)
+    return _keep_reduced_dims(g, axis, keepdims) * (centered * (2.0 / dof if dof > 0 else math.inf))
+
+
+def _cumsum_grad(g, axis):
+    # d cumsum(a)_k/da_j = [j <= k]: a_j receives the sum of g from j to the end
+    return flip(cumsum(flip(g, (axis,)), axis), (axis,))
 
 
 def _matmul_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -328,6 +395,45 @@ CLIP = Op("clip", _clip_forward,
 CAST = Op("cast", lambda a, dtype: a.astype(dtype),
           Rule("d cast(a)/da = 1  (the engine casts g back)", lambda g: g))
 
+SIN = Op("sin", np.sin,
+         Rule("d sin(a)/da = cos(a)", lambda g, a: g * cos(a)))
+
+COS = Op("cos", np.cos,
+         Rule("d cos(a)/da = -sin(a)", lambda g, a: g * -sin(a)))
+
+TAN = Op("tan", np.tan,
+         Rule("d tan(a)/da = 1 + tan(a)^2 = 1 + out^2", lambda g, out: g * (1 + out * out)))
+
+LOG2 = Op("log2", np.log2,
+          Rule("d log2(a)/da = 1/(a*ln 2)", lambda g, a: g / (a * math.log(2))))
+
+LOG10 = Op("log10", np.log10,
+           Rule("d log10(a)/da = 1/(a*ln 10)", lambda g, a: g / (a * math.log(10))))
+
+LOG1P = Op("log1p", np.log1p,
+           Rule("d log1p(a)/da = 1/(1+a)", lambda g, a: g / (1 + a)))
+
+EXPM1 = Op("expm1", np.expm1,
+           Rule("d expm1(a)/da = exp(a) = out + 1", lambda g, out: g * (out + 1)))
+
+SQUARE = Op("square", np.square,
+            Rule("d a^2/da = 2*a", lambda g, a: g * (2 * a)))
+
+RSQRT = Op("rsqrt", lambda a: 1 / np.sqrt(a),
+           Rule("d a^(-1/2)/da = -0.5*a^(-3/2) = -0.5*out/a", lambda g, a, out: g * (-0.5 * out / a)))
+
+SIGN = Op("sign", np.sign,
+          Rule("d sign(a)/da = 0", _zero_grad))
+
+FLOOR = Op("floor", np.floor,
+           Rule("d floor(a)/da = 0", _zero_grad))
+
+CEIL = Op("ceil", np.ceil,
+          Rule("d ceil(a)/da = 0", _zero_grad))
+
+ROUND = Op("round", lambda a, decimals: np.round(a, decimals),
+           Rule("d round(a)/da = 0", _zero_grad))
+
 # Reductions (axis is a tuple of non-negative axes)
 
 SUM = Op("sum", lambda a, axis, keepdims: a.sum(axis=axis, keepdims=keepdims),
@@ -338,6 +444,15 @@ MAX = Op("max", lambda a, axis, keepdims: a.max(axis=axis, keepdims=keepdims),
 
 MIN = Op("min", lambda a, axis, keepdims: a.min(axis=axis, keepdims=keepdims),
          Rule("d(min a)/da = [a == min]/count  (ties split evenly)", _extremum_grad))
+
+PROD = Op("prod", lambda a, axis, keepdims: a.prod(axis=axis, keepdims=keepdims),
+          Rule("d(prod a)/da_j = product of the others (no division by 0)", _prod_grad))
+
+VAR = Op("var", _var_forward,
+         Rule("d var(a)/da = 2*(a - mean)/(N - correction)", _var_grad))
+
+CUMSUM = Op("cumsum", lambda a, axis: np.cumsum(a, axis=axis),
+            Rule("d cumsum(a)/da: cumsum of g from the end", _cumsum_grad))
 
 # Linear algebra (both inputs at least 2-D; 1-D cases are composed in tensor.py)
 
@@ -356,6 +471,9 @@ PERMUTE = Op("permute", lambda a, axes: a.transpose(axes),
              Rule("d permute(a)/da: permute g back",
                   lambda g, axes: permute(g, tuple(np.argsort(axes)))),
              view=True)
+
+FLIP = Op("flip", lambda a, axis: np.flip(a, axis).copy(),
+          Rule("d flip(a)/da: flip g back", lambda g, axis: flip(g, axis)))
 
 EXPAND = Op("expand", _expand_forward,
             Rule("d expand(a)/da = 1  (the engine sums the copies)", lambda g: g),
@@ -382,7 +500,8 @@ CAT = Op("cat", lambda *xs, axis: np.concatenate(xs, axis=axis),
 ALL_OPS: tuple[Op, ...] = (
     ADD, SUB, MUL, DIV, POW, MAXIMUM, WHERE,
     NEG, EXP, LOG, SQRT, ABS, TANH, RELU, CLIP, CAST,
-    SUM, MAX, MIN,
+    SIN, COS, TAN, LOG2, LOG10, LOG1P, EXPM1, SQUARE, RSQRT, SIGN, FLOOR, CEIL, ROUND,
+    SUM, MAX, MIN, PROD, VAR, CUMSUM,
     MATMUL,
-    RESHAPE, PERMUTE, EXPAND, INDEX, SCATTER, PUT, CAT,
+    RESHAPE, PERMUTE, FLIP, EXPAND, INDEX, SCATTER, PUT, CAT,
 )
