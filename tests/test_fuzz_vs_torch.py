@@ -396,6 +396,146 @@ def TRANSPOSED_INTO(rng, a, b):
     return {"i": i, "j": j} if _bc(t, b) == tuple(t) else None
 
 
+# draws of the everyday ops (sin ... swapdims)
+
+
+def DIM_KEEP(rng, a):
+    return {"dim": _dim(rng, len(a)), "keepdim": bool(rng.random() < 0.5)} if a else None
+
+
+def VAR_DIMS(rng, a):  # at least two elements per slice (no division by 0 dof)
+    p = DIMS(rng, a)
+    if p is None:
+        return None
+    dims = p["dim"] if isinstance(p["dim"], tuple) else (p["dim"],)
+    return p if np.prod([a[d] for d in dims]) > 1 else None
+
+
+def VECTORS(rng, a, b):
+    return {} if len(a) == 1 and len(b) == 1 else None
+
+
+def SAME_VECTORS(rng, a, b):
+    return {} if len(a) == 1 and a == b else None
+
+
+def EINSUM1(rng, a):
+    n = len(a)
+    options = {0: [], 1: ["i->", "i->i"], 2: ["ij->ji", "ij->j", "ij->i", "ij->"],
+               3: ["ijk->kij", "ijk->j", "ijk->ik"]}.get(n, [])
+    if n == 2 and a[0] == a[1]:
+        options += ["ii->"]  # not "ii->i": PyTorch's diagonal is a view, ours a copy
+    return {"eq": str(rng.choice(options))} if options else None
+
+
+def EINSUM2(rng, a, b):
+    options = []
+    if len(a) == 2 and len(b) == 2 and a[1] == b[0]:
+        options.append("ij,jk->ik")
+    if len(a) == 3 and len(b) == 3 and a[0] == b[0] and a[2] == b[1]:
+        options.append("bij,bjk->bik")
+    if len(a) == 1 and len(b) == 1:
+        options.append("i,j->ij")
+    if len(a) == 2 and a == b:
+        options.append("ij,ij->i")
+    if len(a) == 2 and len(b) == 1 and a[1] == b[0]:
+        options.append("ij,j")
+    return {"eq": str(rng.choice(options))} if options else None
+
+
+def GATHER(rng, a):
+    if not a:
+        return None
+    d = int(rng.integers(0, len(a)))
+    shape = [int(rng.integers(1, n + 1)) for n in a]
+    shape[d] = int(rng.integers(1, 4))
+    return {"dim": d - len(a) if rng.random() < 0.3 else d,
+            "index": Index(rng.integers(0, a[d], shape))}
+
+
+def SELECT(rng, a):
+    if not a:
+        return None
+    d = int(rng.integers(0, len(a)))
+    return {"dim": d, "index": Index(rng.integers(0, a[d], int(rng.integers(1, 5))))}
+
+
+def FILL(rng, a):
+    return {"mask": _mask(rng, a[len(a) - int(rng.integers(0, len(a) + 1)):]),
+            "c": float(rng.choice(SC0))}
+
+
+def REPEAT(rng, a):
+    return {"sizes": tuple(int(n) for n in rng.integers(1, 3, len(a) + int(rng.integers(0, 2))))}
+
+
+def SAME_SIZE(rng, a, b):
+    return {} if int(np.prod(a)) == int(np.prod(b)) else None
+
+
+def EXPAND_TO(rng, a, b):
+    return {} if _bc(a, b) == tuple(b) else None
+
+
+def START_END(rng, a):
+    if not a:
+        return None
+    start = int(rng.integers(0, len(a)))
+    return {"start": start, "end": int(rng.integers(start, len(a))) - len(a) * int(
+        rng.random() < 0.3)}
+
+
+def UNFLATTEN(rng, a):
+    if not a:
+        return None
+    d = _dim(rng, len(a))
+    n = a[d]
+    return {"dim": d, "sizes": (n,) if rng.random() < 0.3 else (1, -1) if rng.random() < 0.5
+            else (n, 1)}
+
+
+def SPLIT(rng, a):
+    if not a:
+        return None
+    d = _dim(rng, len(a))
+    n = a[d]
+    how = int(rng.integers(1, 4))
+    if rng.random() < 0.4:
+        cut = int(rng.integers(0, n + 1))
+        how = [cut, n - cut]
+    pieces = len(how) if isinstance(how, list) else -(-n // how)
+    return {"how": how, "dim": d, "k": int(rng.integers(0, pieces))}
+
+
+def CHUNK(rng, a):
+    if not a:
+        return None
+    d = _dim(rng, len(a))
+    chunks = int(rng.integers(1, 5))
+    return {"chunks": chunks, "dim": d, "k": int(rng.integers(0, -(-a[d] // -(-a[d] // chunks))))}
+
+
+def FLIP(rng, a):
+    return {"dims": _dims_tuple(rng, len(a))} if a else None
+
+
+def DIAGONAL(rng, a):
+    return {"diagonal": int(rng.integers(-2, 3))} if len(a) >= 2 else None
+
+
+def NEAR_INT(x, p):  # floor and ceil
+    return np.abs(x[0] - np.round(x[0])).ravel()
+
+
+def NEAR_HALF(x, p):  # round
+    return np.abs(np.abs(x[0] - np.floor(x[0])) - 0.5).ravel()
+
+
+def ABS_TIES(x, p):  # max |x|: ties of |x| and zeros
+    m = np.abs(x[0]).ravel()
+    return np.concatenate([np.diff(np.sort(m)), m])
+
+
 # --- domains: which input values a step accepts (float64 arrays, the step's params) ----
 
 
@@ -759,6 +899,67 @@ TABLE: list[Entry] = [
     # leaving the graph
     E("detach", 1, lambda M, a: a.detach()),
     E("detach_leaf", 1, lambda M, a: a.detach().requires_grad_()),
+    # the everyday ops (sin ... swapdims)
+    E("sin", 1, lambda M, a: a.sin(), smooth=True),
+    E("cos", 1, lambda M, a: a.cos(), smooth=True),
+    E("tan", 1, lambda M, a: a.tan(), domain=lambda x, p: bool((np.abs(x[0]) < 1.2).all()),
+      smooth=True),
+    E("log2", 1, lambda M, a: a.log2(), domain=POS, smooth=True),
+    E("log10", 1, lambda M, a: a.log10(), domain=POS, smooth=True),
+    E("log1p", 1, lambda M, a: a.log1p(), domain=lambda x, p: bool((x[0] > -0.9).all()),
+      smooth=True),
+    E("expm1", 1, lambda M, a: a.expm1(), domain=lambda x, p: bool(x[0].max() < 6),
+      smooth=True),
+    E("square_fn", 1, lambda M, a: a.square(), smooth=True),
+    E("rsqrt", 1, lambda M, a: a.rsqrt(), domain=POS, smooth=True),
+    E("reciprocal", 1, lambda M, a: a.reciprocal(), domain=A_NONZERO, smooth=True),
+    E("sign", 1, lambda M, a: a.sign(), jump=AT0),
+    E("floor", 1, lambda M, a: a.floor(), jump=NEAR_INT),
+    E("ceil", 1, lambda M, a: a.ceil(), jump=NEAR_INT),
+    E("round", 1, lambda M, a: a.round(), jump=NEAR_HALF),
+    E("clamp_min_fn", 1, lambda M, a, lo, hi: a.clamp_min(lo), draw=CLAMP, jump=AT_BOUNDS),
+    E("clamp_max_fn", 1, lambda M, a, lo, hi: a.clamp_max(hi), draw=CLAMP, jump=AT_BOUNDS),
+    E("norm", 1, lambda M, a: a.norm(), jump=AT0),
+    E("norm_dim", 1, lambda M, a, dim, keepdim: a.norm(2, dim, keepdim), draw=DIMS, jump=AT0),
+    E("norm_1", 1, lambda M, a, dim, keepdim: a.norm(1, dim=dim, keepdim=keepdim), draw=DIMS,
+      jump=AT0),
+    E("norm_inf", 1, lambda M, a, dim, keepdim: a.norm(float("inf"), dim, keepdim),
+      lambda M, a, dim, keepdim: amax(a.abs(), dim, keepdim), draw=DIMS, jump=ABS_TIES),
+    E("var", 1, lambda M, a, dim, keepdim: a.var(dim=dim, keepdim=keepdim), draw=VAR_DIMS,
+      smooth=True),
+    E("var_biased", 1, lambda M, a, dim, keepdim: a.var(dim, unbiased=False, keepdim=keepdim),
+      draw=VAR_DIMS, smooth=True),
+    E("std", 1, lambda M, a, dim, keepdim: a.std(dim=dim, correction=0, keepdim=keepdim),
+      draw=VAR_DIMS, jump=TIES),
+    E("prod", 1, lambda M, a: a.prod(), smooth=True),
+    E("prod_dim", 1, lambda M, a, dim, keepdim: a.prod(dim, keepdim=keepdim), draw=DIM_KEEP,
+      smooth=True),
+    E("cumsum", 1, lambda M, a, dim: a.cumsum(dim), draw=DIM, smooth=True),
+    E("outer", 2, lambda M, a, b: a.outer(b), draw=VECTORS, smooth=True),
+    E("dot", 2, lambda M, a, b: a.dot(b), draw=SAME_VECTORS, smooth=True),
+    E("einsum", 1, lambda M, a, eq: M.einsum(eq, a), draw=EINSUM1, smooth=True),
+    E("einsum2", 2, lambda M, a, b, eq: M.einsum(eq, a, b), draw=EINSUM2, smooth=True),
+    E("gather", 1, lambda M, a, dim, index: a.gather(dim, index), draw=GATHER, smooth=True),
+    E("index_select", 1, lambda M, a, dim, index: a.index_select(dim, index), draw=SELECT,
+      smooth=True),
+    E("masked_fill", 1, lambda M, a, mask, c: a.masked_fill(mask, c), draw=FILL, smooth=True),
+    E("repeat", 1, lambda M, a, sizes: a.repeat(*sizes), draw=REPEAT, smooth=True),
+    E("expand_as", 2, lambda M, a, b: a.expand_as(b), draw=EXPAND_TO, smooth=True),
+    E("view_as", 2, lambda M, a, b: a.view_as(b), draw=SAME_SIZE, smooth=True),
+    E("reshape_as", 2, lambda M, a, b: a.reshape_as(b), draw=SAME_SIZE, smooth=True),
+    E("flatten_dims", 1, lambda M, a, start, end: a.flatten(start, end), draw=START_END,
+      smooth=True),
+    E("unflatten", 1, lambda M, a, dim, sizes: a.unflatten(dim, sizes), draw=UNFLATTEN,
+      smooth=True),
+    E("split", 1, lambda M, a, how, dim, k: a.split(how, dim)[k], draw=SPLIT, smooth=True),
+    E("chunk", 1, lambda M, a, chunks, dim, k: a.chunk(chunks, dim)[k], draw=CHUNK,
+      smooth=True),
+    E("flip", 1, lambda M, a, dims: a.flip(dims), draw=FLIP, smooth=True),
+    E("tril", 1, lambda M, a, diagonal: a.tril(diagonal), draw=DIAGONAL, smooth=True),
+    E("triu", 1, lambda M, a, diagonal: a.triu(diagonal=diagonal), draw=DIAGONAL, smooth=True),
+    E("t", 1, lambda M, a: a.t(), draw=ND(0, 2), smooth=True),
+    E("swapaxes", 1, lambda M, a, i, j: a.swapaxes(i, j), draw=TWO_DIMS, smooth=True),
+    E("swapdims", 1, lambda M, a, i, j: a.swapdims(i, j), draw=TWO_DIMS, smooth=True),
 ]
 ENTRY = {e.name: e for e in TABLE}
 assert len(ENTRY) == len(TABLE), "entry names must be unique"
