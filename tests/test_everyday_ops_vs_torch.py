@@ -394,3 +394,34 @@ def test_results_are_copies_or_views_as_in_pytorch():
                 op(x).add_(1.0)
             shared.append(float(x.sum()))
         assert shared[0] == shared[1]
+
+
+FUNCTION_FORMS = [  # (name, extra arguments after the tensor)
+    (name, ()) for name in ("sin", "cos", "tan", "expm1", "square", "sign", "floor", "ceil",
+                            "round", "prod", "norm", "var", "std", "flatten", "t")
+] + [("log2", ()), ("log10", ()), ("log1p", ()), ("rsqrt", ()), ("reciprocal", ()),
+     ("clamp_min", (0.2,)), ("clamp_max", (0.2,)), ("cumsum", (0,)), ("flip", ([0],)),
+     ("tril", ()), ("triu", (1,)), ("swapaxes", (0, 1)), ("swapdims", (1, 0)),
+     ("unflatten", (1, (1, 3))), ("chunk", (2,)), ("split", (1,))]
+
+
+@pytest.mark.parametrize("name, args", FUNCTION_FORMS, ids=[f[0] for f in FUNCTION_FORMS])
+def test_function_forms_match_pytorch(name, args):
+    x = np.random.default_rng(0).uniform(0.5, 2.0, (2, 3))
+    ours = getattr(tg, name)(tg.tensor(x), *args)
+    ref = getattr(torch, name)(torch.tensor(x), *args)
+    ours, ref = (ours, ref) if isinstance(ref, tuple) else ((ours,), (ref,))
+    for a, b in zip(ours, ref, strict=True):
+        np.testing.assert_allclose(a.data, b.numpy(), rtol=TOL, atol=TOL)
+
+
+def test_function_forms_of_several_tensors():
+    a, b = np.arange(3.0), np.arange(1.0, 4.0)
+    m = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(tg.outer(tg.tensor(a), b).data, np.outer(a, b))
+    assert tg.dot(tg.tensor(a), tg.tensor(b)).item() == torch.dot(torch.tensor(a),
+                                                                  torch.tensor(b)).item()
+    np.testing.assert_allclose(tg.gather(tg.tensor(m), 1, [[2], [0]]).data, [[2.0], [3.0]])
+    np.testing.assert_allclose(tg.index_select(tg.tensor(m), 1, [2, 0]).data, m[:, [2, 0]])
+    np.testing.assert_allclose(tg.masked_fill(tg.tensor(m), m > 2, 0.0).data,
+                               np.where(m > 2, 0.0, m))

@@ -113,3 +113,24 @@ clamp = clip
 
 def logsumexp(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return as_tensor(x).logsumexp(dim, keepdim)
+
+
+# Function forms of the everyday ops (torch.sin(x), torch.cumsum(x, 0) ...), made from one
+# list: each calls the Tensor method of the same name on its first argument.
+def _function_form(name: str):
+    def function(input, *args, **kwargs):  # noqa: A002 - PyTorch's parameter name
+        return getattr(as_tensor(input), name)(*args, **kwargs)
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"``{name}(x, ...)`` is ``x.{name}(...)``."
+    return function
+
+
+_EVERYDAY_FUNCTIONS = (
+    "sin", "cos", "tan", "log2", "log10", "log1p", "expm1", "square", "rsqrt",
+    "reciprocal", "sign", "floor", "ceil", "round", "clamp_min", "clamp_max", "prod",
+    "cumsum", "norm", "var", "std", "outer", "dot", "gather", "index_select", "masked_fill",
+    "flatten", "unflatten", "split", "chunk", "flip", "tril", "triu", "t", "swapaxes",
+    "swapdims",
+)
+for _name in _EVERYDAY_FUNCTIONS:
+    globals()[_name] = _function_form(_name)
