@@ -144,7 +144,7 @@ CREATORS = [
     ("rand", lambda **kw: tg.rand(2, 1, **kw), (2, 1)),
     ("randn", lambda **kw: tg.randn(4, **kw), (4,)),
     ("normal", lambda **kw: tg.normal(1.0, 2.0, size=(3,), **kw), (3,)),
-    ("arange", lambda **kw: tg.arange(5, **kw), (5,)),
+    ("arange", lambda **kw: tg.arange(5.0, **kw), (5,)),  # a float: PyTorch makes ints int64
     ("linspace", lambda **kw: tg.linspace(0, 1, 4, **kw), (4,)),
     ("eye", lambda **kw: tg.eye(2, 3, **kw), (2, 3)),
     ("zeros_like", lambda **kw: tg.zeros_like(tg.ones(2, 2), **kw), (2, 2)),
