@@ -189,6 +189,12 @@ SPECS = [
     _einsum("ij,j", ["ij", "j"]),
     _einsum("bi,bj,bk->bijk", ["bi", "bj", "bk"]),
     _einsum("iij,kj->ik", ["iij", "kj"]),
+    Spec("einsum ...ij,...jk->...ik", lambda M, rng, a, b: M.einsum("...ij,...jk->...ik", a, b),
+         lambda rng: [rng.uniform(-2, 2, (2, 1, 3, 2)), rng.uniform(-2, 2, (4, 2, 3))]),
+    Spec("einsum ...ii->...i", lambda M, rng, a: M.einsum("...ii->...i", a),
+         lambda rng: [rng.uniform(-2, 2, (2, 3, 3))]),
+    Spec("einsum i...", lambda M, rng, a, b: M.einsum("i...,i", a, b),
+         lambda rng: [rng.uniform(-2, 2, (3, 2, 2)), rng.uniform(-2, 2, 3)]),
     Spec("gather", _gather, nd(1)),
     Spec("index_select", _index_select, nd(1)),
     Spec("masked_fill", _masked_fill, nd(1)),
@@ -349,6 +355,9 @@ ERRORS = [
     ("einsum: too many operands", lambda M, t: M.einsum("ij->i", t(M_), t(M_))),
     ("einsum: output index not in inputs", lambda M, t: M.einsum("ij->k", t(M_))),
     ("einsum: repeated output index", lambda M, t: M.einsum("ij->ii", t(M_))),
+    ("einsum: '...' axes do not broadcast", lambda M, t: M.einsum(
+        "...ij,...jk", t(np.ones((2, 2, 3))), t(np.ones((3, 3, 2))))),
+    ("einsum: two '...'", lambda M, t: M.einsum("......", t(M_))),
 ]
 
 

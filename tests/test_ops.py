@@ -259,6 +259,9 @@ EINSUMS = [  # (equation, shapes from the sizes i, j, k, b)
     ("ij,jk,kl->il", lambda i, j, k, b: [(i, j), (j, k), (k, b)]),
     ("iij,kj->ik", lambda i, j, k, b: [(i, i, j), (k, j)]),
     ("ijk->kij", lambda i, j, k, b: [(i, j, k)]),
+    ("...ij,...jk->...ik", lambda i, j, k, b: [(b, 1, i, j), (k, j, i)]),
+    ("...ii->...i", lambda i, j, k, b: [(b, i, i)]),
+    ("i...->...", lambda i, j, k, b: [(i, j, k)]),
 ]
 
 

@@ -885,26 +885,29 @@ def minimum(a: Any, b: Any) -> Tensor:
 def einsum(equation: str, *operands: Any) -> Tensor:
     """Sums of products over named indices, as ``torch.einsum``: ``'ij,jk->ik'`` is a
     matrix product, ``'bij,bjk->bik'`` a batch of them, ``'ii->'`` the trace, ``'ii->i'``
-    the diagonal, ``'i,j->ij'`` the outer product, ``'ij->j'`` a sum. Without ``->`` the
-    result has the indices seen once, in alphabetical order. Built from other ops (a
+    the diagonal, ``'i,j->ij'`` the outer product, ``'ij->j'`` a sum, ``'...ij,...jk'``
+    a product of matrices over any (broadcast) leading axes. Without ``->`` the result
+    has the '...' axes and then the indices seen once, in alphabetical order. Built from
+    other ops (a
     repeated index takes a diagonal by indexing, operands are contracted two at a time
     with matmul), so it needs no rule of its own."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     tensors = [as_tensor(t) for t in operands]
     eq = equation.replace(" ", "")
-    if "..." in eq:
-        raise ValueError(f"einsum: '...' is not supported here; name every index ({equation!r})")
     inputs, arrow, output = eq.partition("->")
     subs = inputs.split(",")
-    letters = "".join(subs)
-    if not all(c.isalpha() for c in letters + output):
-        raise ValueError(f"einsum: indices must be letters, got {equation!r}")
+    if not all(c.isalpha() for c in (inputs + output).replace("...", "").replace(",", "")):
+        raise ValueError(f"einsum: indices must be letters (and '...'), got {equation!r}")
     if len(subs) != len(tensors):
         raise ValueError(f"einsum: {equation!r} names {len(subs)} operand(s) but "
                          f"{len(tensors)} were given")
-    if not arrow:
-        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    subs, tensors, batch = _einsum_ellipsis(subs, tensors, equation)
+    letters = "".join(subs)
+    if not arrow:  # the '...' axes first, then the indices seen once, in order
+        output = batch + "".join(sorted(c for c in set(letters) if letters.count(c) == 1
+                                        and c not in batch))
+    output = output.replace("...", batch)
     if len(set(output)) != len(output) or not set(output) <= set(letters):
         raise ValueError(f"einsum: the output {output!r} of {equation!r} must name each index "
                          "once, and only indices of the operands")
@@ -927,6 +930,39 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         t, s = _einsum_pair(t, s, u, r, later, sizes)
     t, s = _einsum_sum(t, s, set(output))
     return t.permute(tuple(s.index(c) for c in output))
+
+
+def _einsum_ellipsis(subs: list[str], tensors: list[Tensor], equation: str
+                     ) -> tuple[list[str], list[Tensor], str]:
+    """Name the axes each '...' stands for (with Greek letters, aligned from the right as
+    in broadcasting) and expand their size-1 axes to the common size. Returns the new
+    subscripts and tensors and the names of the '...' axes."""
+    counts = []
+    for k, (s, t) in enumerate(zip(subs, tensors)):
+        n = t.ndim - (len(s) - 3) if "..." in s else 0
+        if s.count("...") > 1 or n < 0 or ("." in s.replace("...", "", 1)):
+            raise ValueError(f"einsum: operand {k} of shape {t.shape} does not fit {s!r} "
+                             f"in {equation!r}")
+        counts.append(n)
+    width = max(counts, default=0)
+    names = "".join(chr(0x3B1 + i) for i in range(width))  # α, β, ...
+    spans = [t.shape[s.index("..."):s.index("...") + n] if "..." in s else ()
+             for s, t, n in zip(subs, tensors, counts)]
+    try:
+        common = np.broadcast_shapes(*spans)
+    except ValueError:
+        raise ValueError(f"einsum: the '...' axes {spans} of {equation!r} do not broadcast "
+                         "together") from None
+    out_subs, out_tensors = [], []
+    for s, t, n in zip(subs, tensors, counts):
+        if "..." in s:
+            p = s.index("...")
+            s = s[:p] + names[width - n:] + s[p + 3:]
+            target = t.shape[:p] + tuple(common[width - n:]) + t.shape[p + n:]
+            t = t.expand(target) if target != t.shape else t
+        out_subs.append(s)
+        out_tensors.append(t)
+    return out_subs, out_tensors, names
 
 
 def _einsum_diagonals(t: Tensor, s: str) -> tuple[Tensor, str]:
