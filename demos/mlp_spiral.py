@@ -54,7 +54,7 @@ def make_model() -> nn.Module:
 
 
 def accuracy(logits: tg.Tensor, labels: np.ndarray) -> float:
-    return float(np.mean(logits.argmax(axis=1) == labels))  # the most likely class
+    return (logits.argmax(dim=1) == labels).float().mean().item()  # the most likely class
 
 
 def train(args: argparse.Namespace) -> dict:

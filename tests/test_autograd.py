@@ -857,7 +857,7 @@ def test_rand_is_in_unit_interval():
     (lambda **kw: tg.rand(2, 1, 3, **kw), (2, 1, 3)),
     (lambda **kw: tg.randn(5, **kw), (5,)),
     (lambda **kw: tg.full((2, 2), 7.0, **kw), (2, 2)),
-    (lambda **kw: tg.arange(5, **kw), (5,)),
+    (lambda **kw: tg.arange(5.0, **kw), (5,)),  # ints would make int64, as PyTorch
     (lambda **kw: tg.linspace(0, 1, 4, **kw), (4,)),
     (lambda **kw: tg.eye(3, **kw), (3, 3)),
     (lambda **kw: tg.eye(2, 3, **kw), (2, 3)),
@@ -892,10 +892,14 @@ def test_like_functions_copy_shape_and_dtype():
 
 
 def test_tensor_dtype_rules():
-    """Python numbers and int arrays become float64; float32 arrays stay float32."""
-    assert tg.tensor(3).dtype == np.float64
-    assert tg.tensor([1, 2]).dtype == np.float64
-    assert tg.tensor(np.arange(3)).dtype == np.float64
+    """As PyTorch: Python ints and int arrays stay int64, bools bool, Python floats
+    become the default float64; float32 arrays stay float32; Tensor(...) is always float."""
+    assert tg.tensor(3).dtype == np.int64
+    assert tg.tensor([1, 2]).dtype == np.int64
+    assert tg.tensor(np.arange(3)).dtype == np.int64
+    assert tg.tensor([True]).dtype == np.bool_
+    assert tg.tensor([1.5]).dtype == np.float64
+    assert tg.Tensor([1, 2]).dtype == np.float64
     assert tg.tensor(np.ones(2, dtype=np.float32)).dtype == np.float32
     assert tg.tensor([1.0], dtype=tg.float).dtype == np.float32
 

@@ -822,12 +822,15 @@ TABLE: list[Entry] = [
       smooth=True),
     E("max", 1, lambda M, a: a.max(), jump=TIES),
     E("min", 1, lambda M, a: a.min(), jump=TIES),
-    E("max_dim", 1, lambda M, a, dim, keepdim: a.max(dim=dim, keepdim=keepdim),
+    E("max_dim", 1, lambda M, a, dim, keepdim: a.amax(dim=dim, keepdim=keepdim),
       lambda M, a, dim, keepdim: amax(a, dim, keepdim), draw=DIMS, jump=TIES),
-    E("min_dim", 1, lambda M, a, dim, keepdim: a.min(dim=dim, keepdim=keepdim),
+    E("min_dim", 1, lambda M, a, dim, keepdim: a.amin(dim=dim, keepdim=keepdim),
       lambda M, a, dim, keepdim: amax(a, dim, keepdim, smallest=True), draw=DIMS, jump=TIES),
+    # max(dim) / min(dim): (values, indices), the gradient to the index (first of ties)
+    E("max_values", 1, lambda M, a, dim: a.max(dim=dim).values, draw=DIM),
+    E("min_values_keep", 1, lambda M, a, dim: a.min(dim, keepdim=True).values, draw=DIM),
     # every maximum tied (a next to itself): the gradient must be split
-    E("max_ties", 1, lambda M, a, dim: M.cat([a, a], dim=dim).max(dim=dim),
+    E("max_ties", 1, lambda M, a, dim: M.cat([a, a], dim=dim).amax(dim=dim),
       lambda M, a, dim: amax(M.cat([a, a], dim=dim), dim, False), draw=DIM, jump=TIES),
     E("min_ties", 1, lambda M, a: M.stack([a, a * 1.0]).min(), jump=TIES),
     E("softmax", 1, lambda M, a, dim: a.softmax(dim=dim), draw=DIM, smooth=True),

@@ -441,7 +441,7 @@ CASES = [
          lambda a, axis, keepdims: np.sum(a, axis=axis, keepdims=keepdims), reduction()),
     Case("sum dim=", "sum", lambda a, axis, keepdims: a.sum(dim=axis, keepdim=keepdims),
          lambda a, axis, keepdims: np.sum(a, axis=axis, keepdims=keepdims), reduction()),
-    Case("max", "max", lambda a, axis, keepdims: a.max(axis, keepdims),
+    Case("max", "max", lambda a, axis, keepdims: a.amax(axis, keepdims),
          lambda a, axis, keepdims: np.max(a, axis=axis, keepdims=keepdims), reduction(True)),
     Case("min", "min", lambda a, axis, keepdims: a.min(axis=axis, keepdims=keepdims),
          lambda a, axis, keepdims: np.min(a, axis=axis, keepdims=keepdims), reduction(True)),

@@ -210,7 +210,7 @@ def test_gates_keep_nan_where_the_op_did_not_pass(op, expected):
 def test_amax_over_a_dim_selects_too_a_deliberate_difference():
     """PyTorch's amax multiplies by the mask (NaN everywhere); the engine selects."""
     x = leaf([[-1.0, 0.0, 2.0]])
-    y = x.max(dim=1, keepdim=True)
+    y = x.amax(dim=1, keepdim=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         (1 / (y - y)).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 0.0, np.nan]])
@@ -283,8 +283,68 @@ def test_float32_with_a_float64_0d_tensor_promotes_as_numpy():
     assert (a + 2.0).dtype == np.float32  # a Python number keeps the tensor's dtype (both)
 
 
-def test_max_over_a_dim_splits_ties_evenly():
-    """PyTorch's max(dim) sends the gradient to one index (its amax splits, as here)."""
+def test_ties_max_of_a_dim_sends_to_its_index_amax_splits():
+    """As PyTorch: max(dim) returns (values, indices) and the gradient goes to the first
+    index of a tie; amax (and max over everything) splits it evenly."""
     x = leaf([[1.0, 1.0, 0.0]])
-    x.max(dim=1).sum().backward()
+    values, indices = x.max(dim=1)
+    assert indices.tolist() == [0] and indices.dtype == np.int64
+    values.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[1.0, 0.0, 0.0]])
+    x.grad = None
+    x.amax(dim=1).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[0.5, 0.5, 0.0]])
+
+
+def test_softmax_of_a_row_with_inf_is_nan_as_pytorch():
+    with np.errstate(invalid="ignore"):
+        out = tg.tensor([1.0, np.inf, 2.0]).log_softmax(dim=0)
+        assert np.isnan(out.numpy()).all()
+        assert np.isnan(tg.tensor([-np.inf, -np.inf]).softmax(dim=0).numpy()).all()
+    assert tg.tensor([1.0, np.inf]).logsumexp(dim=0).item() == np.inf  # logsumexp: inf
+
+
+# --- dtypes: PyTorch's data model -----------------------------------------------------
+
+def test_int_and_bool_tensors_and_promotion():
+    i = tg.tensor([1, 2, 3])
+    assert i.dtype == tg.long and tg.tensor([True]).dtype == tg.bool
+    assert (i + 1).dtype == tg.long and (i + 0.5).dtype == tg.float64
+    assert (i * tg.ones(3, dtype=tg.float32)).dtype == tg.float32  # NumPy would say float64
+    assert (i / 2).dtype == tg.float64 and (i > 1).dtype == tg.bool
+    with pytest.raises(RuntimeError, match="floating point"):
+        tg.tensor([1, 2], requires_grad=True)
+    with pytest.raises(TypeError, match="mean"):
+        i.mean()
+    assert i.float().mean().item() == 2.0
+
+
+def test_elementwise_equality_and_logic():
+    a, b = tg.tensor([1.0, 2.0, 3.0]), tg.tensor([1.0, 0.0, 3.0])
+    assert (a == b).tolist() == [True, False, True] and (a != b).tolist() == [False, True, False]
+    assert ((a > 1) & (b > 1)).tolist() == [False, False, True]
+    assert (~(a > 1)).tolist() == [True, False, False]
+    assert (a == b).any().item() and not (a == b).all().item()
+    assert a.equal(a * 1) and not a.equal(b) and a.allclose(a + 1e-9)
+    assert len({a, b}) == 2 and (a == None) is False  # noqa: E711 - hashing by identity
+    with pytest.raises(TypeError, match="boolean or integer"):
+        a & b
+
+
+def test_argmax_and_max_over_a_dim_give_int64_tensors():
+    logits = tg.tensor([[0.1, 0.9], [0.8, 0.2]])
+    _, pred = logits.max(1)
+    assert pred.tolist() == [1, 0] and pred.dtype == tg.long
+    assert logits.argmax(dim=1).tolist() == [1, 0] and logits.argmax().item() == 1
+    assert (pred == tg.tensor([1, 1])).float().mean().item() == 0.5
+    assert int(tg.tensor(3)) == 3 and [10, 20, 30][tg.tensor(1)] == 20
+
+
+def test_legacy_constructors_and_default_dtype():
+    assert tg.Tensor(2, 3).shape == (2, 3) and tg.Tensor([1, 2]).dtype == tg.float64
+    assert tg.LongTensor([1, 2]).dtype == tg.long and tg.FloatTensor(3).dtype == tg.float32
+    try:
+        tg.set_default_dtype(tg.float32)
+        assert tg.tensor([1.5]).dtype == tg.float32 and tg.get_default_dtype() == tg.float32
+    finally:
+        tg.set_default_dtype(tg.float64)

@@ -11,6 +11,7 @@ import numpy as _np
 from . import functions, inplace  # isort: skip
 from . import autograd, backends, cuda, data, engine, explain, models, nn, ops, optim, viz
 from .anomaly import AnomalyError, detect_anomaly, set_detect_anomaly
+from .convert import get_default_dtype, set_default_dtype
 from .creation import (
     Generator,
     arange,
@@ -49,10 +50,43 @@ from .viz import draw_graph, graph_stats, to_dot, to_text
 
 __version__ = "0.1.0"
 
+# dtypes, with PyTorch's names (they are NumPy's dtypes: t.dtype == tinygrad_edu.long)
 float32 = _np.float32
 float64 = _np.float64
 float = _np.float32  # noqa: A001 - PyTorch's torch.float is float32
 double = _np.float64
+int64 = long = _np.int64
+int32 = _np.int32
+int = _np.int32  # noqa: A001 - PyTorch's torch.int is int32
+int16 = short = _np.int16
+int8 = _np.int8
+uint8 = _np.uint8
+bool = _np.bool_  # noqa: A001
+
+
+def is_tensor(obj: object) -> bool:  # noqa: A002
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> bool:  # noqa: A002
+    return input.is_floating_point()
+
+
+def _legacy(dtype: type, name: str):
+    def make(*values, requires_grad: bool = False) -> Tensor:
+        return Tensor(*values, dtype=dtype, requires_grad=requires_grad)
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = (f"PyTorch's legacy constructor: ``{name}(data)`` or ``{name}(*sizes)``, "
+                    f"a tensor of {_np.dtype(dtype).name}.")
+    return make
+
+
+FloatTensor = _legacy(_np.float32, "FloatTensor")
+DoubleTensor = _legacy(_np.float64, "DoubleTensor")
+LongTensor = _legacy(_np.int64, "LongTensor")
+IntTensor = _legacy(_np.int32, "IntTensor")
+ByteTensor = _legacy(_np.uint8, "ByteTensor")
+BoolTensor = _legacy(_np.bool_, "BoolTensor")
 
 
 # Function forms of the Tensor methods, for code written as torch.exp(x) etc.

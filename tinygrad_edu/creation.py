@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .convert import check_dtype as _check_dtype
+from .convert import get_default_dtype
 from .devices import check as _check_device
 from .tensor import Tensor
 
@@ -137,7 +138,7 @@ def _size(size: tuple, where: str, keyword: Any = None) -> tuple[int, ...]:
 def _dtype(dtype: Any, device: Any, where: str, random: bool = False) -> np.dtype:
     """Check device and dtype before anything is made (or drawn from a generator)."""
     _check_device(device, where)
-    dt = np.dtype(np.float64) if dtype is None else _check_dtype(dtype, where)
+    dt = get_default_dtype() if dtype is None else _check_dtype(dtype, where)
     if random and dt.kind != "f":
         raise TypeError(f"{where}: random numbers need a floating dtype (float32 or "
                         f"float64), got {dt}")
@@ -216,12 +217,16 @@ def full_like(t: Tensor, fill_value: float, dtype: Any = None, requires_grad: bo
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
            requires_grad: bool = False, *, device: Any = None) -> Tensor:
-    """start, start+step, ... below end (one argument: 0 .. start-1)."""
+    """start, start+step, ... below end (one argument: 0 .. start-1). All ints and no
+    dtype: an int64 tensor, as PyTorch; else the default float dtype."""
     dt = _dtype(dtype, device, "arange")
     if end is None:
         start, end = 0, start
     if step == 0:
         raise ValueError("arange: step must not be zero")
+    if dtype is None and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                             for v in (start, end, step)):
+        dt = np.dtype(np.int64)
     return _new(np.arange(start, end, step, dtype=np.float64), dt, requires_grad)
 
 

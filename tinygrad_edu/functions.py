@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from . import ops
-from .convert import check_dtype
+from .convert import check_dtype, to_array
 from .devices import CPU, is_device
 from .devices import check as check_device
 from .engine import Version
@@ -24,6 +24,17 @@ from .ops import Op
 from .tensor import Tensor, _operand, _shapes, apply
 
 Axis = int | Sequence[int] | None
+
+
+class MinMax(NamedTuple):
+    """What ``max(dim)`` and ``min(dim)`` return, as PyTorch's ``torch.return_types``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+               "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
 class TensorMethods:
@@ -72,12 +83,87 @@ class TensorMethods:
     def __ge__(self, other: Any) -> Tensor:
         return self._compare(np.greater_equal, other)
 
-    def eq(self, other: Any) -> Tensor:
-        """Elementwise ==  (the operator == keeps Python's identity meaning)."""
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        """Elementwise ==, a boolean tensor (as PyTorch; hashing stays by identity)."""
+        if not isinstance(other, (Tensor, np.ndarray, int, float, bool, np.generic)):
+            return NotImplemented  # t == None or t == "a": Python's False
         return self._compare(np.equal, other)
 
-    def ne(self, other: Any) -> Tensor:
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if not isinstance(other, (Tensor, np.ndarray, int, float, bool, np.generic)):
+            return NotImplemented
         return self._compare(np.not_equal, other)
+
+    __hash__ = object.__hash__  # defining __eq__ would otherwise remove it
+
+    eq = __eq__
+    ne = __ne__
+    lt = __lt__
+    le = __le__
+    gt = __gt__
+    ge = __ge__
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+    def _logical(self, ufunc: np.ufunc, other: Any, symbol: str) -> Tensor:
+        other = other.data if isinstance(other, Tensor) else other
+        try:
+            return Tensor._wrap(ufunc(self.data, other), None)
+        except TypeError:
+            raise TypeError(f"{symbol}: needs boolean or integer tensors, got "
+                            f"{self.dtype}{' and ' + str(np.asarray(other).dtype)}; "
+                            "compare first (a > 0) or convert (.bool(), .long())") from None
+        except ValueError as exc:
+            raise ValueError(f"{symbol}: {exc}") from None
+
+    def __and__(self, other: Any) -> Tensor:
+        return self._logical(np.bitwise_and, other, "&")
+
+    def __or__(self, other: Any) -> Tensor:
+        return self._logical(np.bitwise_or, other, "|")
+
+    def __xor__(self, other: Any) -> Tensor:
+        return self._logical(np.bitwise_xor, other, "^")
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __invert__(self) -> Tensor:
+        """~t: logical not of a boolean tensor, bitwise not of an integer one."""
+        if self.dtype.kind == "f":
+            raise TypeError(f"~: needs a boolean or integer tensor, got {self.dtype}")
+        return Tensor._wrap(np.invert(self.data), None)
+
+    def logical_not(self) -> Tensor:
+        return Tensor._wrap(np.logical_not(self.data), None)
+
+    def logical_and(self, other: Any) -> Tensor:
+        return self._logical(np.logical_and, other, "logical_and")
+
+    def logical_or(self, other: Any) -> Tensor:
+        return self._logical(np.logical_or, other, "logical_or")
+
+    def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """True where any element (over dim, or all) is nonzero: a boolean tensor."""
+        axes = None if dim is None else self._axes(dim, None, "any")
+        return Tensor._wrap(np.asarray(np.any(self.data, axis=axes, keepdims=keepdim)), None)
+
+    def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        axes = None if dim is None else self._axes(dim, None, "all")
+        return Tensor._wrap(np.asarray(np.all(self.data, axis=axes, keepdims=keepdim)), None)
+
+    def equal(self, other: Any) -> bool:
+        """True if both have the same shape and the same elements (PyTorch's equal)."""
+        other = as_tensor(other)
+        return self.shape == other.shape and bool(np.array_equal(self.data, other.data))
+
+    def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+                equal_nan: bool = False) -> Tensor:
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._wrap(np.isclose(self.data, other, rtol=rtol, atol=atol,
+                                       equal_nan=equal_nan), None)
+
+    def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+                 equal_nan: bool = False) -> bool:
+        return bool(self.isclose(other, rtol, atol, equal_nan).data.all())
 
     # --- elementwise functions ---------------------------------------------------------
 
@@ -112,9 +198,13 @@ class TensorMethods:
     clamp = clip
 
     def astype(self, dtype: Any) -> Tensor:
+        """The tensor converted to dtype (itself if it has it already). To a float
+        dtype the cast is recorded; an integer or boolean result has no gradient."""
         dt = check_dtype(dtype, "astype")
         if dt == self.dtype:
             return self
+        if dt.kind != "f":
+            return Tensor._wrap(self.data.astype(dt), None)
         return apply(ops.CAST, self, dtype=dt)
 
     def to(self, *args: Any, device: Any = None, dtype: Any = None,
@@ -151,6 +241,50 @@ class TensorMethods:
 
     def double(self) -> Tensor:
         return self.astype(np.float64)
+
+    def long(self) -> Tensor:
+        return self.astype(np.int64)
+
+    def int(self) -> Tensor:
+        return self.astype(np.int32)
+
+    def short(self) -> Tensor:
+        return self.astype(np.int16)
+
+    def byte(self) -> Tensor:
+        return self.astype(np.uint8)
+
+    def bool(self) -> Tensor:
+        return self.astype(np.bool_)
+
+    def type(self, dtype: Any = None) -> Any:
+        """With a dtype: ``astype(dtype)``. Without: PyTorch's type name of the tensor
+        ('torch.DoubleTensor', 'torch.LongTensor' ...)."""
+        if dtype is not None:
+            return self.astype(dtype)
+        return "torch." + _TYPE_NAMES[self.dtype.name] + "Tensor"
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    def nelement(self) -> int:
+        return int(self.data.size)
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def element_size(self) -> int:
+        return int(self.data.itemsize)
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        """A 0-d integer tensor used as an index or a size (PyTorch's rule)."""
+        if self.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError(f"only integer Tensors of a single element can be converted to "
+                            f"an index; this one is {self.dtype} of shape {self.shape}")
+        return int(self.data.item())
 
     def where(self, condition: Any, other: Any) -> Tensor:
         """``self`` where condition holds, else ``other`` (PyTorch's Tensor.where)."""
@@ -198,6 +332,10 @@ class TensorMethods:
 
     def mean(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
              keepdim: bool | None = None) -> Tensor:
+        if self.dtype.kind != "f":
+            raise TypeError(f"mean: the input is {self.dtype}, not floating (as PyTorch, "
+                            "mean does not choose a float dtype); convert it first: "
+                            "x.float().mean() or x.double().mean()")
         axes = self._axes(axis, dim, "mean")
         count = int(np.prod([self.shape[ax] for ax in axes]))
         if count == 0:
@@ -211,22 +349,67 @@ class TensorMethods:
         return apply(op, self, axis=self._axes(axis, dim, op.name),
                      keepdims=self._keep(keepdims, keepdim))
 
-    def max(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
-            keepdim: bool | None = None) -> Tensor:
-        """Largest value (NumPy-style: values only; see argmax for positions).
-        Ties share the gradient evenly."""
-        return self._extremum(ops.MAX, axis, keepdims, dim, keepdim)
+    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Axis = None,
+            keepdims: bool = False) -> Any:
+        """PyTorch's forms: ``max()`` the largest value (ties share the gradient
+        evenly); ``max(dim, keepdim=False)`` the named tuple (values, indices), the
+        gradient going to the returned index; ``max(other)`` the elementwise maximum.
+        NumPy's ``max(axis=..., keepdims=...)`` gives the values only (as ``amax``)."""
+        return self._extremum(ops.MAX, dim, keepdim, axis, keepdims, np.argmax, maximum)
 
-    def min(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
-            keepdim: bool | None = None) -> Tensor:
-        return self._extremum(ops.MIN, axis, keepdims, dim, keepdim)
+    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Axis = None,
+            keepdims: bool = False) -> Any:
+        """As ``max``, for the smallest values."""
+        return self._extremum(ops.MIN, dim, keepdim, axis, keepdims, np.argmin, minimum)
 
-    def argmax(self, axis: int | None = None, *, dim: int | None = None) -> np.ndarray:
-        """Positions of the largest values, as an integer ndarray (no gradient)."""
-        return np.argmax(self.data, axis=dim if dim is not None else axis)
+    def _extremum(self, op: Op, dim: Any, keepdim: bool, axis: Axis, keepdims: bool,
+                  arg: Any, elementwise: Any) -> Any:
+        if isinstance(dim, Tensor):
+            return elementwise(self, dim)
+        if self.data.size == 0:
+            raise ValueError(f"{op.name}: the tensor is empty (shape {self.shape})")
+        if dim is None:  # over everything, or NumPy's axis=
+            return apply(op, self, axis=self._axes(axis, None, op.name),
+                         keepdims=bool(keepdims))
+        if axis is not None:
+            raise TypeError(f"{op.name}: give dim or axis=, not both")
+        (d,) = self._axes(dim, None, op.name) or (0,)
+        index = arg(self.data, axis=d, keepdims=True) if self.ndim else np.zeros((), int)
+        key = tuple(index if k == d else np.arange(n).reshape((-1,) + (1,) * (self.ndim - k - 1))
+                    for k, n in enumerate(self.shape))
+        values = self[key] if self.ndim else self * 1
+        if not keepdim and self.ndim:
+            values, index = values.squeeze(d), np.squeeze(index, d)
+        return MinMax(values, Tensor._wrap(index.astype(np.int64), None))
 
-    def argmin(self, axis: int | None = None, *, dim: int | None = None) -> np.ndarray:
-        return np.argmin(self.data, axis=dim if dim is not None else axis)
+    def amax(self, dim: Axis = None, keepdim: bool = False) -> Tensor:
+        """The largest values over dim (all, or a tuple); ties share the gradient."""
+        return apply(ops.MAX, self, axis=self._axes(dim, None, "amax"), keepdims=bool(keepdim))
+
+    def amin(self, dim: Axis = None, keepdim: bool = False) -> Tensor:
+        return apply(ops.MIN, self, axis=self._axes(dim, None, "amin"), keepdims=bool(keepdim))
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False, *,
+               axis: int | None = None) -> Tensor:
+        """Positions of the largest values, an int64 tensor (no gradient); over all
+        elements (of the flattened tensor) without dim."""
+        return self._arg(np.argmax, dim if dim is not None else axis, keepdim, "argmax")
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False, *,
+               axis: int | None = None) -> Tensor:
+        return self._arg(np.argmin, dim if dim is not None else axis, keepdim, "argmin")
+
+    def _arg(self, arg: Any, dim: int | None, keepdim: bool, name: str) -> Tensor:
+        if self.data.size == 0:
+            raise ValueError(f"{name}: the tensor is empty (shape {self.shape})")
+        if dim is None:
+            index = np.asarray(arg(self.data))
+            if keepdim:
+                index = index.reshape((1,) * self.ndim)
+        else:
+            (d,) = self._axes(dim, None, name) or (None,)
+            index = np.asarray(arg(self.data, axis=d, keepdims=keepdim))
+        return Tensor._wrap(index.astype(np.int64), None)
 
     def logsumexp(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
                   keepdim: bool | None = None) -> Tensor:
@@ -241,11 +424,18 @@ class TensorMethods:
 
     def softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
         axis = self._axes(-1 if axis is None and dim is None else axis, dim, "softmax")
-        return (self - self.logsumexp(axis, keepdims=True)).exp()
+        return self._log_softmax(axis).exp()
 
     def log_softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
         axis = self._axes(-1 if axis is None and dim is None else axis, dim, "log_softmax")
-        return self - self.logsumexp(axis, keepdims=True)
+        return self._log_softmax(axis)
+
+    def _log_softmax(self, axes: tuple[int, ...]) -> Tensor:
+        # (x - m) - log(sum(exp(x - m))), m = max (a constant: no gradient, no overflow).
+        # Unlike logsumexp, m is not reset when it is infinite, so that a row holding
+        # +inf or only -inf gives NaN everywhere, as PyTorch's softmax does.
+        shifted = self - np.max(self.data, axis=axes, keepdims=True)
+        return shifted - shifted.exp().sum(axes, keepdims=True).log()
 
     # --- linear algebra ----------------------------------------------------------------
 
@@ -795,13 +985,16 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
            name: str | None = None, *, device: Any = None) -> Tensor:
     """Make a Tensor (a copy of data), as ``torch.tensor``."""
     check_device(device, "tensor")
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+    t = Tensor._wrap(to_array(data.data if isinstance(data, Tensor) else data, dtype,
+                              "tensor()"), None)
+    t.name = name
+    return t.requires_grad_(requires_grad)  # ints and bools stay so (unlike Tensor(...))
 
 
 def as_tensor(x: Any, *, device: Any = None) -> Tensor:
     if device is not None:
         check_device(device, "as_tensor")
-    return x if isinstance(x, Tensor) else Tensor(x)
+    return x if isinstance(x, Tensor) else tensor(x)
 
 
 def cat(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
@@ -897,8 +1090,10 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     eq = equation.replace(" ", "")
     inputs, arrow, output = eq.partition("->")
     subs = inputs.split(",")
-    if not all(c.isalpha() for c in (inputs + output).replace("...", "").replace(",", "")):
-        raise ValueError(f"einsum: indices must be letters (and '...'), got {equation!r}")
+    named = (inputs + output).replace("...", "").replace(",", "")
+    if not all(c.isascii() and c.isalpha() for c in named):  # a-z, A-Z, as PyTorch
+        raise ValueError(f"einsum: indices must be letters a-z, A-Z (and '...'), got "
+                         f"{equation!r}")
     if len(subs) != len(tensors):
         raise ValueError(f"einsum: {equation!r} names {len(subs)} operand(s) but "
                          f"{len(tensors)} were given")

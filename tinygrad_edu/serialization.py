@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .convert import to_array
 from .tensor import Tensor
 
 
@@ -71,5 +72,5 @@ def load(path: str | os.PathLike) -> dict[str, Tensor]:
                                  "objects; load() does not unpickle them") from None
             if array.dtype.kind not in "biuf":
                 raise ValueError(f"load: entry {name!r} has non-numeric dtype {array.dtype}")
-            result[name] = Tensor(array)
+            result[name] = Tensor._wrap(to_array(array, None, "load"), None)  # ints stay ints
     return result

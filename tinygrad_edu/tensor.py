@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import names, ops
-from .convert import FLOAT_DTYPES, to_array
+from .convert import FLOAT_DTYPES, get_default_dtype, to_array
 from .engine import FROZEN, Node, Version, record, reverse_pass, state
 from .grad_mode import GradMode
 from .ops import Op
@@ -26,20 +26,40 @@ from .ops import Op
 
 
 def _operand(x: Any, like: Tensor) -> Tensor:
-    """The other side of a binary op as a Tensor; Python numbers and integer or
-    boolean arrays take ``like``'s dtype (so float32 stays float32)."""
+    """The other side of a binary op as a Tensor. A Python number takes ``like``'s
+    dtype when it fits it (so float32 stays float32, int32 stays int32), else the
+    default: a float next to an integer tensor gives the default float dtype, as
+    PyTorch. Integer and boolean arrays take ``like``'s dtype."""
     if isinstance(x, Tensor):
         return x
     if type(x) is float or type(x) is int:  # the common case, first
-        return _constant(x, like.data.dtype)
+        dt = like.data.dtype
+        if dt.kind != "f" and (type(x) is float or dt.kind == "b"):
+            dt = get_default_dtype() if type(x) is float else np.dtype(np.int64)
+        return _constant(x, dt)
     if isinstance(x, (numbers.Real, np.bool_)) and not isinstance(x, np.ndarray):
-        return Tensor._wrap(np.asarray(x, dtype=like.data.dtype), None)
+        return _operand(x.item() if isinstance(x, np.generic) else float(x), like)
     if isinstance(x, np.ndarray):
         if x.dtype in FLOAT_DTYPES:
             return Tensor._wrap(x, None)
         if x.dtype.kind in "biuf":
             return Tensor._wrap(x.astype(like.data.dtype), None)
     return NotImplemented
+
+
+def _operands(a: Tensor, other: Any) -> tuple[Tensor, Any]:
+    """(a, other as a Tensor) for a binary operator, or (a, NotImplemented). An integer
+    or boolean tensor meeting a floating one is cast to its dtype first, as PyTorch
+    does (NumPy would make int64 with float32 a float64)."""
+    b = _operand(other, a)
+    if b is NotImplemented or b.data.dtype is a.data.dtype:
+        return a, b
+    ka, kb = a.data.dtype.kind, b.data.dtype.kind
+    if ka == "f" and kb != "f":
+        b = Tensor._wrap(b.data.astype(a.data.dtype), None)
+    elif kb == "f" and ka != "f":
+        a = Tensor._wrap(a.data.astype(b.data.dtype), None)
+    return a, b
 
 
 _CONSTANTS: dict = {}  # (number, dtype) -> a read-only 0-d Tensor, made once
@@ -201,17 +221,29 @@ class Tensor:
                  "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
 
-    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
+    def __init__(self, *data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
-        if isinstance(data, Tensor):
-            data = data.data
-        self.data: np.ndarray = to_array(data, dtype, "Tensor()")
+        """``Tensor(data)``, or PyTorch's legacy ``Tensor(*sizes)`` (zeros here, where
+        PyTorch leaves the memory uninitialized). A float tensor (the default dtype)
+        unless ``dtype`` is given, as ``torch.Tensor``; ``tensor(data)`` keeps ints."""
+        if all(type(n) is int or isinstance(n, np.integer) for n in data):
+            array = np.zeros(data or (0,), dtype=dtype or get_default_dtype())  # sizes
+        elif len(data) == 1:
+            source = data[0].data if isinstance(data[0], Tensor) else data[0]
+            array = to_array(source, dtype, "Tensor()")
+        else:
+            raise TypeError(f"Tensor(): give one data argument (a list, an array ...) or "
+                            f"integer sizes, got {len(data)} arguments")
+        if dtype is None and array.dtype.kind != "f":
+            array = array.astype(get_default_dtype())  # torch.Tensor(...) is always float
+        self.data: np.ndarray = array
         self.grad: Tensor | None = None
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = False
         self.grad_fn: Node | None = None
         self.name = name
         self._vc = Version()
         self._view = None  # for a view: (base, view ops from it, made while recording)
+        self.requires_grad_(requires_grad)
 
     @classmethod
     def _wrap(cls, data: np.ndarray, grad_fn: Node | None,
@@ -291,8 +323,8 @@ class Tensor:
     def __repr__(self) -> str:
         body = np.array2string(self.data, precision=4, separator=", ", prefix="tensor(")
         extras = []
-        if self.dtype != np.float64:
-            extras.append(f"dtype={self.dtype}")
+        if self.dtype not in (get_default_dtype(), np.dtype(np.int64), np.dtype(np.bool_)):
+            extras.append(f"dtype={self.dtype}")  # as PyTorch: not for the defaults
         if self.grad_fn is not None:
             extras.append(f"grad_fn={self.grad_fn!r}")
         elif self.requires_grad:
@@ -326,50 +358,54 @@ class Tensor:
             raise RuntimeError(
                 f"requires_grad_(False) on a non-leaf tensor (made by {self.grad_fn!r}); "
                 "use .detach() to get a tensor without history")
+        if requires_grad and self.data.dtype.kind != "f":
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients (this one is "
+                f"{self.data.dtype}); convert it first, e.g. x.float() or x.double()")
         self.requires_grad = bool(requires_grad)
         return self
 
     # --- arithmetic: one apply() each ---------------------------------------------------
 
     def __add__(self, other: Any) -> Tensor:
-        other = _operand(other, self)
-        return NotImplemented if other is NotImplemented else apply(ops.ADD, self, other)
+        a, b = _operands(self, other)
+        return NotImplemented if b is NotImplemented else apply(ops.ADD, a, b)
 
     def __radd__(self, other: Any) -> Tensor:
-        other = _operand(other, self)
-        return NotImplemented if other is NotImplemented else apply(ops.ADD, other, self)
+        a, b = _operands(self, other)
+        return NotImplemented if b is NotImplemented else apply(ops.ADD, b, a)
 
     def __sub__(self, other: Any) -> Tensor:
-        other = _operand(other, self)
-        return NotImplemented if other is NotImplemented else apply(ops.SUB, self, other)
+        a, b = _operands(self, other)
+        return NotImplemented if b is NotImplemented else apply(ops.SUB, a, b)
 
     def __rsub__(self, other: Any) -> Tensor:
-        other = _operand(other, self)
-        return NotImplemented if other is NotImplemented else apply(ops.SUB, other, self)
+        a, b = _operands(self, other)
+        return NotImplemented if b is NotImplemented else apply(ops.SUB, b, a)
 
     def __mul__(self, other: Any) -> Tensor:
-        other = _operand(other, self)
-        return NotImplemented if other is NotImplemented else apply(ops.MUL, self, other)
+        a, b = _operands(self, other)
+        return NotImplemented if b is NotImplemented else apply(ops.MUL, a, b)
 
     def __rmul__(self, other: Any) -> Tensor:
-        other = _operand(other, self)
-        return NotImplemented if other is NotImplemented else apply(ops.MUL, other, self)
+        a, b = _operands(self, other)
+        return NotImplemented if b is NotImplemented else apply(ops.MUL, b, a)
 
     def __truediv__(self, other: Any) -> Tensor:
-        other = _operand(other, self)
-        return NotImplemented if other is NotImplemented else apply(ops.DIV, self, other)
+        a, b = _operands(self, other)
+        return NotImplemented if b is NotImplemented else apply(ops.DIV, a, b)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        other = _operand(other, self)
-        return NotImplemented if other is NotImplemented else apply(ops.DIV, other, self)
+        a, b = _operands(self, other)
+        return NotImplemented if b is NotImplemented else apply(ops.DIV, b, a)
 
     def __pow__(self, other: Any) -> Tensor:
-        other = _operand(other, self)
-        return NotImplemented if other is NotImplemented else apply(ops.POW, self, other)
+        a, b = _operands(self, other)
+        return NotImplemented if b is NotImplemented else apply(ops.POW, a, b)
 
     def __rpow__(self, other: Any) -> Tensor:
-        other = _operand(other, self)
-        return NotImplemented if other is NotImplemented else apply(ops.POW, other, self)
+        a, b = _operands(self, other)
+        return NotImplemented if b is NotImplemented else apply(ops.POW, b, a)
 
     def __matmul__(self, other: Any) -> Tensor:
         other = _operand(other, self)
