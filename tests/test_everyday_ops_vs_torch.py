@@ -358,6 +358,7 @@ ERRORS = [
     ("einsum: '...' axes do not broadcast", lambda M, t: M.einsum(
         "...ij,...jk", t(np.ones((2, 2, 3))), t(np.ones((3, 3, 2))))),
     ("einsum: two '...'", lambda M, t: M.einsum("......", t(M_))),
+    ("einsum: an index not a-z or A-Z", lambda M, t: M.einsum("\u03b1i->i", t(M_))),
 ]
 
 
