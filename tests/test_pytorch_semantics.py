@@ -348,3 +348,35 @@ def test_legacy_constructors_and_default_dtype():
         assert tg.tensor([1.5]).dtype == tg.float32 and tg.get_default_dtype() == tg.float32
     finally:
         tg.set_default_dtype(tg.float64)
+
+
+# --- the in-place family ----------------------------------------------------------------
+
+def test_inplace_family_values_and_gradients():
+    x = leaf([1.0, 2.0, 3.0])
+    c = x * 1
+    c.add_(tg.tensor([1.0, 1.0, 1.0]), alpha=2).clamp_(max=4.0)
+    c.masked_fill_(tg.tensor([False, False, True]), 0.5)
+    np.testing.assert_array_equal(c.numpy(), [3.0, 4.0, 0.5])
+    (c * c).sum().backward()  # 2c where passed (clamp includes its bound), 0 where filled
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0, 8.0, 0.0])
+    v = leaf(2.0)
+    d = tg.zeros(3)
+    d.fill_(v)
+    d.sum().backward()
+    assert v.grad.item() == 3.0
+    src = leaf([5.0, 6.0])
+    e = tg.zeros(2)
+    e.copy_(src * 2)
+    e.sum().backward()
+    np.testing.assert_array_equal(src.grad.numpy(), [2.0, 2.0])
+
+
+def test_inplace_random_fills_are_seeded():
+    a, b = tg.zeros(4), tg.zeros(4)
+    a.normal_(generator=tg.Generator().manual_seed(3))
+    b.normal_(generator=tg.Generator().manual_seed(3))
+    assert a.equal(b) and not a.equal(tg.zeros(4))
+    u = tg.zeros(1000).uniform_(2.0, 3.0)
+    assert 2.0 <= u.numpy().min() and u.numpy().max() < 3.0
+    assert (tg.tensor([1.0, 2.0]).sub(tg.tensor([1.0, 1.0]), alpha=2)).tolist() == [-1.0, 0.0]

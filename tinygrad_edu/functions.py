@@ -692,6 +692,7 @@ class TensorMethods:
         """The p-norm of all elements, or over dim: p = 2 or 'fro' (sqrt of the sum of
         squares), 1 (sum of |x|), inf (max |x|), another number > 0 (sum |x|^p)^(1/p).
         At 0 the gradient is 0 (PyTorch's subgradient)."""
+        _need_float(self, "norm")
         axes = self._axes(axis, dim, "norm")
         keep = self._keep(keepdim, keepdims)
         if isinstance(p, str):
@@ -730,6 +731,7 @@ class TensorMethods:
 
     def _variance(self, name: str, dim: Axis, unbiased: bool | None, keepdim: bool,
                   correction: float | None, axis: Axis, keepdims: bool | None) -> Tensor:
+        _need_float(self, name)
         if isinstance(dim, bool):  # x.var(False): PyTorch's var(unbiased)
             dim, unbiased = None, dim if unbiased is None else unbiased
         if unbiased is not None and correction is not None:
@@ -955,6 +957,12 @@ def _root_with_zero_gradient_at_0(s: Tensor, p: float) -> Tensor:
     if not zero.any():
         return root(s)
     return where(zero, 0.0, root(where(zero, 1.0, s)))
+
+
+def _need_float(t: Tensor, name: str) -> None:
+    if t.dtype.kind != "f":
+        raise TypeError(f"{name}: needs a floating point tensor, got {t.dtype}; convert it "
+                        "first (.double() or .float()), as PyTorch asks")
 
 
 def _int_index(index: Any, name: str) -> np.ndarray:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import names, ops
+from .creation import numpy_rng
 from .engine import Version, state
 from .functions import _index_key
 from .grad_mode import GradMode
@@ -90,12 +91,17 @@ def _become(self, result: Tensor, symbol: str) -> Tensor:
     _refresh_views(base._vc, self, recorded=True)
     return self
 
-def add_(self, other: Any) -> Tensor:
-    return _inplace(self, ops.ADD, np.add, other, "+=")
+def add_(self, other: Any, *, alpha: float = 1) -> Tensor:
+    """self += alpha * other (PyTorch's add_)."""
+    return _inplace(self, ops.ADD, np.add, other if alpha == 1 else other * alpha, "+=")
 
 
-def sub_(self, other: Any) -> Tensor:
-    return _inplace(self, ops.SUB, np.subtract, other, "-=")
+def sub_(self, other: Any, *, alpha: float = 1) -> Tensor:
+    return _inplace(self, ops.SUB, np.subtract, other if alpha == 1 else other * alpha, "-=")
+
+
+def pow_(self, exponent: Any) -> Tensor:
+    return _inplace(self, ops.POW, np.power, exponent, "pow_")
 
 
 def mul_(self, other: Any) -> Tensor:
@@ -106,15 +112,90 @@ def div_(self, other: Any) -> Tensor:
     return _inplace(self, ops.DIV, np.divide, other, "/=")
 
 
-def zero_(self) -> Tensor:
-    """Set every element to 0 in place (``w.grad.zero_()``)."""
-    _check_writeable(self, "zero_()")
-    if state.enabled and self.requires_grad:
-        _check_recordable(self, "zero_()")
-        return _become(self, self.where(np.zeros(self.shape, dtype=bool), 0.0), "zero_()")
-    self.data[...] = 0
+def _update(self, symbol: str, recorded: Any, plain: Any, *others: Any) -> Tensor:
+    """The pattern of the methods below: while recording (self or one of ``others``
+    requires grad) self takes over ``recorded()``, the new value as an out-of-place
+    result; otherwise ``plain()`` writes the memory directly."""
+    _check_writeable(self, symbol)
+    if state.enabled and (self.requires_grad or
+                          any(getattr(o, "requires_grad", False) for o in others)):
+        _check_recordable(self, symbol)
+        return _become(self, recorded(), symbol)
+    plain()
     _changed(self)
     return self
+
+
+def _nowhere(self) -> np.ndarray:
+    return np.zeros(self.shape, dtype=bool)  # where(_nowhere, self, v): v everywhere
+
+
+def fill_(self, value: Any) -> Tensor:
+    """Every element set to value (a number or a one-element tensor); in a recorded
+    graph the old values get gradient 0 and a tensor value the sum of g."""
+    def plain() -> None:
+        self.data[...] = value.data if isinstance(value, Tensor) else value
+    return _update(self, "fill_", lambda: self.where(_nowhere(self), value), plain, value)
+
+
+def zero_(self) -> Tensor:
+    """Set every element to 0 in place (``w.grad.zero_()``)."""
+    return _update(self, "zero_()", lambda: self.where(_nowhere(self), 0.0),
+                   lambda: self.data.fill(0))
+
+
+def copy_(self, src: Any, non_blocking: bool = False) -> Tensor:
+    """src's values (broadcast to this shape, cast to this dtype) written into self."""
+    src_t = src if isinstance(src, Tensor) else _operand(np.asarray(src), self)
+    try:
+        np.broadcast_to(src_t.data, self.shape)
+    except ValueError:
+        raise ValueError(f"copy_: a source of shape {src_t.shape} does not broadcast to "
+                         f"the tensor's shape {self.shape}") from None
+
+    def recorded() -> Tensor:
+        return self.where(_nowhere(self), src_t.astype(self.dtype)
+                          if self.dtype.kind == "f" else src_t)
+
+    def plain() -> None:
+        np.copyto(self.data, src_t.data, casting="unsafe")
+    return _update(self, "copy_", recorded, plain, src_t)
+
+
+def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+    """value where mask (a boolean tensor or array, broadcast) is True."""
+    cond = np.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
+
+    def plain() -> None:
+        np.copyto(self.data, value.data if isinstance(value, Tensor) else value, where=cond,
+                  casting="unsafe")
+    return _update(self, "masked_fill_", lambda: self.where(~cond, value), plain, value)
+
+
+def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    def plain() -> None:
+        np.clip(self.data, min, max, out=self.data)
+    return _update(self, "clamp_", lambda: self.clamp(min, max), plain)
+
+
+def _random_(self, draw: Any, symbol: str) -> Tensor:
+    values = draw(self.shape).astype(self.dtype)
+
+    def plain() -> None:
+        self.data[...] = values
+    return _update(self, symbol, lambda: self.where(_nowhere(self), values), plain)
+
+
+def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+    """Normal random numbers written in place (nn.init uses these under no_grad)."""
+    rng = numpy_rng(generator, "normal_")
+    return _random_(self, lambda shape: rng.normal(mean, std, shape), "normal_")
+
+
+def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
+    rng = numpy_rng(generator, "uniform_")
+    return _random_(self, lambda shape: rng.uniform(a, b, shape), "uniform_")
+
 
 def setitem(self, key: Any, value: Any) -> None:
     """``t[key] = value``, in place. While recording, on a tensor or value that
@@ -187,6 +268,9 @@ def _refresh_views(version: Version, changed: Tensor, recorded: bool) -> None:
 
 # Tensor's in-place methods live in this file; here they join the class.
 for _name, _method in {"add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_,
-                       "__iadd__": add_, "__isub__": sub_, "__imul__": mul_,
-                       "__itruediv__": div_, "zero_": zero_, "__setitem__": setitem}.items():
+                       "pow_": pow_, "__iadd__": add_, "__isub__": sub_, "__imul__": mul_,
+                       "__itruediv__": div_, "__ipow__": pow_, "zero_": zero_,
+                       "fill_": fill_, "copy_": copy_, "masked_fill_": masked_fill_,
+                       "clamp_": clamp_, "clip_": clamp_, "normal_": normal_,
+                       "uniform_": uniform_, "__setitem__": setitem}.items():
     setattr(Tensor, _name, _method)

@@ -424,11 +424,12 @@ class Tensor:
     def pow(self, exponent: Any) -> Tensor:
         return self ** exponent
 
-    def add(self, other: Any) -> Tensor:
-        return self + other
+    def add(self, other: Any, *, alpha: float = 1) -> Tensor:
+        """self + alpha * other (PyTorch's add)."""
+        return self + (other if alpha == 1 else other * alpha)
 
-    def sub(self, other: Any) -> Tensor:
-        return self - other
+    def sub(self, other: Any, *, alpha: float = 1) -> Tensor:
+        return self - (other if alpha == 1 else other * alpha)
 
     def mul(self, other: Any) -> Tensor:
         return self * other
