@@ -188,6 +188,17 @@ def test_values_of_the_filled_ones():
     assert tg.ones_like([1.0, 2.0]).tolist() == [1.0, 1.0]  # data that is not a tensor
 
 
+def test_full_takes_its_dtype_from_the_fill_value():
+    assert tg.full((2,), 3).dtype == np.int64 and tg.full((2,), 3).tolist() == [3, 3]
+    assert tg.full((2,), True).dtype == np.bool_
+    assert tg.full((2,), 3.5).dtype == np.float64
+    assert tg.full((2,), 3, dtype=tg.float32).dtype == np.float32
+    assert tg.full((2,), tg.tensor(2.5)).tolist() == [2.5, 2.5]
+    assert tg.full_like(tg.zeros(2), 3).dtype == np.float64  # _like: the tensor's dtype
+    with pytest.raises(TypeError, match="fill_value must be a number"):
+        tg.full((2,), "a")
+
+
 def test_like_functions_keep_the_dtype_of_their_input():
     x = tg.zeros(3, dtype=tg.float32)
     for like in (tg.zeros_like, tg.ones_like, tg.empty_like, tg.rand_like, tg.randn_like):
@@ -419,3 +430,71 @@ def test_seeding_keeps_numpys_numbers():
     """The numbers for a seed did not change when Generator came: NumPy's default_rng."""
     tg.manual_seed(1234)
     np.testing.assert_array_equal(tg.rand(3).numpy(), np.random.default_rng(1234).random(3))
+
+
+# --- random integers ----------------------------------------------------------------------
+
+
+def test_randint_forms_range_and_dtype():
+    g = tg.Generator().manual_seed(0)
+    assert tg.randint(3, (2, 4), generator=g).shape == (2, 4)
+    x = tg.randint(10, size=(10_000,), generator=g)
+    assert x.dtype == np.int64 and x.numpy().min() == 0 and x.numpy().max() == 9
+    y = tg.randint(-2, 3, (10_000,), generator=g)
+    assert set(np.unique(y.numpy())) == {-2, -1, 0, 1, 2}
+    assert tg.randint(0, 5, (3,), dtype=tg.float32).dtype == np.float32
+    assert tg.randint(5, ()).shape == ()
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: tg.randint(3, 3, (2,)), ValueError, "low must be less than high"),
+    (lambda: tg.randint(3), TypeError, "give high and size"),
+    (lambda: tg.randint(1.5, (2,)), TypeError, "must be ints"),
+    (lambda: tg.randint(3, (2,), device="cuda"), RuntimeError, "CPU only"),
+])
+def test_randint_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_randperm_is_a_permutation():
+    p = tg.randperm(50, generator=tg.Generator().manual_seed(1))
+    assert p.dtype == np.int64 and sorted(p.tolist()) == list(range(50))
+    assert tg.randperm(0).shape == (0,)
+    assert tg.randperm(4, dtype=tg.float64).dtype == np.float64
+    with pytest.raises(ValueError, match="non-negative int"):
+        tg.randperm(-1)
+
+
+def test_multinomial_with_replacement_follows_the_weights():
+    g = tg.Generator().manual_seed(0)
+    draws = tg.multinomial(tg.tensor([0.0, 1.0, 3.0]), 100_000, replacement=True,
+                           generator=g)
+    assert draws.dtype == np.int64 and draws.shape == (100_000,)
+    np.testing.assert_allclose(np.bincount(draws.numpy(), minlength=3) / 100_000,
+                               [0.0, 0.25, 0.75], atol=0.01)
+
+
+def test_multinomial_without_replacement():
+    g = tg.Generator().manual_seed(0)
+    rows = tg.multinomial(tg.ones(1000, 10), 3, generator=g)
+    assert rows.shape == (1000, 3)
+    assert all(len(set(row)) == 3 for row in rows.tolist())  # no index twice
+    firsts = tg.multinomial(tg.tensor([0.0, 1.0, 3.0]).expand(20_000, 3), 1, generator=g)
+    np.testing.assert_allclose(np.bincount(firsts.numpy().ravel(), minlength=3) / 20_000,
+                               [0.0, 0.25, 0.75], atol=0.015)
+    # zero weights come last, once the others are used up (as PyTorch)
+    assert tg.multinomial(tg.tensor([0.0, 1.0]), 2).tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("weights, n, replacement, match", [
+    ([-1.0, 1.0], 1, False, "finite and >= 0"),
+    ([float("nan"), 1.0], 1, False, "finite and >= 0"),
+    ([0.0, 0.0], 1, False, "sums to 0"),
+    ([1.0, 1.0], 3, False, "without replacement"),
+    ([1.0, 1.0], 0, True, "positive int"),
+    ([[[1.0]]], 1, False, "1-D or 2-D"),
+])
+def test_multinomial_errors(weights, n, replacement, match):
+    with pytest.raises(ValueError, match=match):
+        tg.multinomial(tg.tensor(weights), n, replacement)

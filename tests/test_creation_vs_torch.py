@@ -84,7 +84,8 @@ CALLS = [
     "lib.normal(0.0, 1.0, size=(2, 3))", "lib.normal(lib.zeros(3))",
     "lib.normal(lib.zeros(3), lib.ones(2, 1))", "lib.normal(2.0, lib.ones(4))",
     "lib.bernoulli(lib.full((3, 2), 0.5))", "lib.bernoulli(lib.zeros(3), 0.5)",
-    "lib.tensor([[1.0, 2.0]])",
+    "lib.tensor([[1.0, 2.0]])", "lib.full((2,), 3)", "lib.full((2,), True)",
+    "lib.full_like(lib.zeros(2), 3)", "lib.arange(4)",
 ]
 
 
@@ -226,3 +227,27 @@ def test_same_distribution(name, draw, mean, std):
         x = np.asarray(draw(lib, lib.Generator().manual_seed(0)).tolist())
         assert abs(x.mean() - mean) < 5 * std / 100_000 ** 0.5, lib.__name__
         assert abs(x.std() - std) < 0.01 * std + 1e-3, lib.__name__
+
+
+# --- random integers ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call", ["lib.randint(3, (2, 4))", "lib.randint(1, 3, size=(5,))",
+                                  "lib.randint(0, 5, (3,), dtype=lib.float32)",
+                                  "lib.randperm(6)", "lib.randperm(4, dtype=lib.float64)",
+                                  "lib.multinomial(lib.ones(4), 2)",
+                                  "lib.multinomial(lib.ones(3, 4), 5, replacement=True)"])
+def test_random_integers_same_shape_and_dtype(call):
+    ours, theirs = eval(call, {"lib": tg}), eval(call, {"lib": torch})
+    assert ours.shape == tuple(theirs.shape) and same_dtype(ours.dtype, theirs.dtype)
+
+
+def test_random_integers_same_distribution():
+    for lib in (tg, torch):
+        g = lib.Generator().manual_seed(0)
+        x = np.asarray(lib.randint(0, 10, (100_000,), generator=g).tolist())
+        assert abs(x.mean() - 4.5) < 5 * (99 / 12) ** 0.5 / 100_000 ** 0.5, lib.__name__
+        draws = lib.multinomial(lib.tensor([1.0, 3.0]), 100_000, replacement=True,
+                                generator=g)
+        assert abs(np.mean(draws.tolist()) - 0.75) < 0.01, lib.__name__
+        assert sorted(lib.randperm(20, generator=g).tolist()) == list(range(20))

@@ -1,8 +1,10 @@
 """Making tensors the PyTorch way: ``manual_seed``, ``rand``, ``zeros``, ``linspace`` ...
 
-All of them take ``dtype=`` (float64 by default, NumPy's default), ``device=`` (the CPU
-is the only one: see ``devices.py``) and ``requires_grad=``; the sizes can be given as
-arguments, as one tuple or as ``size=``.
+All of them take ``dtype=`` (the default float dtype unless given: float64, NumPy's,
+unless ``set_default_dtype`` changed it; ints where PyTorch gives ints: ``arange`` of
+ints, ``full`` with an int, ``randint``, ``randperm``), ``device=`` (the CPU is the only
+one: see ``devices.py``) and ``requires_grad=``; the sizes can be given as arguments,
+as one tuple or as ``size=``.
 
 Random numbers come from a ``Generator``, a NumPy PCG64 generator with PyTorch's
 methods. Every random function takes ``generator=``; without it the global one,
@@ -13,6 +15,7 @@ numbers there.)
 
 from __future__ import annotations
 
+import numbers
 import operator
 import secrets
 import warnings
@@ -181,9 +184,20 @@ def empty(*sizes: Size, size: Size | None = None, dtype: Any = None, device: Any
 
 def full(size: Size, fill_value: float, dtype: Any = None, requires_grad: bool = False, *,
          device: Any = None) -> Tensor:
+    """Filled with ``fill_value``; without dtype=, its type decides as in PyTorch: a bool
+    gives a bool tensor, an int an int64 one, a float the default float dtype."""
     dt = _dtype(dtype, device, "full")
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if not isinstance(fill_value, (numbers.Real, np.bool_)):
+        raise TypeError(f"full: fill_value must be a number, got "
+                        f"{type(fill_value).__name__} {fill_value!r}")
+    if dtype is None and isinstance(fill_value, (bool, np.bool_)):
+        dt = np.dtype(np.bool_)
+    elif dtype is None and isinstance(fill_value, (int, np.integer)):
+        dt = np.dtype(np.int64)
     size = _size((size,) if isinstance(size, (int, np.integer)) else tuple(size), "full")
-    return _new(np.full(size, float(fill_value)), dt, requires_grad)
+    return _new(np.full(size, fill_value), dt, requires_grad)
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, *,
@@ -369,3 +383,77 @@ def bernoulli(input: Tensor, p: float | None = None, *,  # noqa: A002 - PyTorch'
                          f"{np.min(probs)} to {np.max(probs)}")
     draws = numpy_rng(generator, "bernoulli").random(t.shape) < probs
     return Tensor._wrap(draws.astype(t.dtype), None)
+
+
+# --- random integers (integer tensors: int64 unless dtype= says otherwise) ---------------
+
+
+def randint(*args: Any, size: Size | None = None, generator: Generator | None = None,
+            dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Integers drawn uniformly from [low, high): ``randint(high, size)`` or
+    ``randint(low, high, size)`` (size as the last argument or as ``size=``)."""
+    _check_device(device, "randint")
+    dt = np.dtype(np.int64) if dtype is None else _check_dtype(dtype, "randint")
+    if size is None:
+        if len(args) < 2:
+            raise TypeError("randint: give high and size, as randint(10, (2, 3)), or "
+                            "low, high and size")
+        args, size = args[:-1], args[-1]
+    if len(args) not in (1, 2):
+        raise TypeError(f"randint: expected (high, size) or (low, high, size), got "
+                        f"{len(args)} numbers before the size")
+    low, high = (0, args[0]) if len(args) == 1 else args
+    if not all(isinstance(n, (int, np.integer)) for n in (low, high)):
+        raise TypeError(f"randint: low and high must be ints, got {low!r} and {high!r}")
+    if low >= high:
+        raise ValueError(f"randint: low must be less than high, got low={low}, high={high}")
+    shape = _size((size,), "randint")
+    values = numpy_rng(generator, "randint").integers(low, high, shape)
+    return _new(values, dt, requires_grad)
+
+
+def randperm(n: int, *, generator: Generator | None = None, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    """0, 1, ..., n-1 in a random order (int64 unless dtype= says otherwise)."""
+    _check_device(device, "randperm")
+    dt = np.dtype(np.int64) if dtype is None else _check_dtype(dtype, "randperm")
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
+    return _new(numpy_rng(generator, "randperm").permutation(int(n)), dt, requires_grad)
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,  # noqa: A002
+                generator: Generator | None = None) -> Tensor:
+    """Indices of categories drawn with probability proportional to the weights in
+    ``input`` (1-D: one distribution; 2-D: one per row), as int64. Without replacement
+    each index comes at most once: the draws are the ``num_samples`` largest of
+    ``weight / E`` with E exponential (the "exponential race", exact for drawing one
+    after another without putting back; zero weights come last)."""
+    t = _like(input)
+    w = t.data.astype(np.float64)
+    if w.ndim not in (1, 2):
+        raise ValueError(f"multinomial: input must be 1-D or 2-D, got shape {t.shape}")
+    if not isinstance(num_samples, (int, np.integer)) or num_samples <= 0:
+        raise ValueError(f"multinomial: num_samples must be a positive int, got "
+                         f"{num_samples!r}")
+    rows = w.reshape(-1, w.shape[-1])
+    if not np.all(np.isfinite(rows)) or np.any(rows < 0):
+        raise ValueError("multinomial: weights must be finite and >= 0")
+    if np.any(rows.sum(axis=1) <= 0):
+        raise ValueError("multinomial: every distribution needs a positive weight "
+                         "(a row sums to 0)")
+    if not replacement and num_samples > rows.shape[1]:
+        raise ValueError(f"multinomial: cannot draw {num_samples} samples from "
+                         f"{rows.shape[1]} categories without replacement")
+    rng = numpy_rng(generator, "multinomial")
+    if replacement:
+        cumulative = np.cumsum(rows, axis=1)
+        u = rng.random((rows.shape[0], num_samples)) * cumulative[:, -1:]
+        picks = np.stack([np.searchsorted(c, r, side="right") for c, r in zip(cumulative, u)])
+        picks = np.minimum(picks, rows.shape[1] - 1)
+    else:
+        with np.errstate(divide="ignore"):
+            keys = rows / rng.exponential(size=rows.shape)
+        picks = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    picks = picks.reshape(w.shape[:-1] + (num_samples,))
+    return Tensor._wrap(picks.astype(np.int64), None)
