@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> dict:
           "step 6 multiplies by x^2 (d(w*x^2)/dw = x^2) and sums again for w.\n")
 
     # the articles' hand-derived formulas, in plain NumPy
-    error = y_pred.data - y.data
-    by_hand_w = np.sum(error * x.data**2)
+    error = y_pred.numpy() - y.numpy()
+    by_hand_w = np.sum(error * x.numpy()**2)
     by_hand_b = np.sum(error)
     print("Compare with the hand-derived gradients:")
     print(f"  sum((y_pred - y) * x^2) = {by_hand_w:<10.6g}  w.grad = {w.grad.item():.6g}")

@@ -81,7 +81,7 @@ def train(model: LinearRegressor, X: np.ndarray, y: np.ndarray,
     batches = BatchIterator(X, y, batch_size=args.batch_size, seed=args.seed)
     optimizer = SGD(model.parameters(), lr=args.lr)
     start = model.loss(X, y).item()
-    history = History(w=[model.w.data.copy()], b=[model.b.data.copy()])
+    history = History(w=[model.w.numpy().copy()], b=[model.b.numpy().copy()])
     with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is caught below
         for epoch in range(args.epochs):
             total = 0.0
@@ -95,9 +95,9 @@ def train(model: LinearRegressor, X: np.ndarray, y: np.ndarray,
                 total += loss.item()
             history.loss.append(total)
             history.lr.append(args.lr)
-            history.w.append(model.w.data.copy())
-            history.b.append(model.b.data.copy())
-            (w1, w2), b = model.w.data, model.b.item()
+            history.w.append(model.w.numpy().copy())
+            history.b.append(model.b.numpy().copy())
+            (w1, w2), b = model.w.numpy(), model.b.item()
             print(f"Epoch {epoch}: w=[{w1:.4f}, {w2:.4f}], b={b:.4f}, Loss={total:.4f}")
     return history
 
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> dict:
     history = train(model, X, y, args)
 
     best_w, best_b = linear_optimum(X, y)
-    w, b = model.w.data.copy(), model.b.item()
+    w, b = model.w.numpy().copy(), model.b.item()
     print()
     print(parameter_table([("true", TRUE_W, TRUE_B), ("learned", w, b),
                            ("least squares", best_w, best_b)]))

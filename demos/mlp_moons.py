@@ -53,7 +53,7 @@ def make_model() -> nn.Module:
 
 def accuracy(logits: tg.Tensor, labels: np.ndarray) -> float:
     # logit > 0  <=>  sigmoid(logit) > 1/2: predict the lower moon
-    return float(np.mean((logits.data[:, 0] > 0) == labels))
+    return float(np.mean((logits.numpy()[:, 0] > 0) == labels))
 
 
 def train(args: argparse.Namespace) -> dict:
@@ -113,7 +113,7 @@ def plot(result: dict, out: Path) -> Path:
     grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
     with tg.no_grad():
         logits = result["model"](tg.tensor((grid - result["mean"]) / result["std"]))
-    prob = tg.sigmoid(logits).data.reshape(gx.shape)
+    prob = tg.sigmoid(logits).numpy().reshape(gx.shape)
 
     fig, (ax_data, ax_loss, ax_acc) = plt.subplots(1, 3, figsize=(15, 4.6))
     ax_data.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)

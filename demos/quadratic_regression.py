@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> dict:
     bound = stable_lr(np.column_stack([x ** 2, np.ones_like(x)]))  # A: the rows [x², 1]
     with advice_on_divergence(lr_advice(bound)):
         history = model.fit(x, y, lr=args.lr, epochs=args.epochs, log_every=100)
-    w, b = model.w.data, model.b.data
+    w, b = model.w.numpy(), model.b.numpy()
     print(w, b)  # the article's print(w1, b1)
 
     hand_w, hand_b = train_by_hand(x, y, w0, b0, args.lr, args.epochs)

@@ -224,7 +224,7 @@ def _run(M, spec, arrays, seed, order):
     xs = [(torch.tensor(a) if M is torch else tg.tensor(a)).requires_grad_() for a in arrays]
     out = spec.fn(M, np.random.default_rng(seed + 1000), *xs)
     outs = out if isinstance(out, tuple) else (out,)
-    values = [np.array(o.detach().numpy() if M is torch else o.data) for o in outs]
+    values = [np.array(o.detach().numpy() if M is torch else o.array) for o in outs]
     loss = sum((o * (torch.tensor if M is torch else tg.tensor)(rng.standard_normal(o.shape))
                 ).sum() for o in outs)
     grads = M.autograd.grad(loss, xs, create_graph=order == 2, allow_unused=True)
@@ -236,7 +236,7 @@ def _run(M, spec, arrays, seed, order):
         else:
             grads = [None] * len(xs)
     return values, [None if g is None else np.array(
-        g.detach().numpy() if M is torch else g.data) for g in grads]
+        g.detach().numpy() if M is torch else g.array) for g in grads]
 
 
 def _compare(spec, seed, order):
@@ -295,7 +295,7 @@ def test_special_points_match_pytorch(name, fn, data):
             (g,) = M.autograd.grad(out.sum(), [x], create_graph=True)
             gg = M.autograd.grad((g * g).sum(), [x], allow_unused=True)[0] \
                 if g.requires_grad else None
-        results.append([np.array((t.detach() + 0).numpy() if M is torch else t.data)
+        results.append([np.array((t.detach() + 0).numpy() if M is torch else t.array)
                         for t in (out, g) + ((gg,) if gg is not None else ())])
     ours, ref = results
     for a, b in zip(ours[:2], ref[:2]):
@@ -425,16 +425,16 @@ def test_function_forms_match_pytorch(name, args):
     ref = getattr(torch, name)(torch.tensor(x), *args)
     ours, ref = (ours, ref) if isinstance(ref, tuple) else ((ours,), (ref,))
     for a, b in zip(ours, ref, strict=True):
-        np.testing.assert_allclose(a.data, b.numpy(), rtol=TOL, atol=TOL)
+        np.testing.assert_allclose(a.array, b.numpy(), rtol=TOL, atol=TOL)
 
 
 def test_function_forms_of_several_tensors():
     a, b = np.arange(3.0), np.arange(1.0, 4.0)
     m = np.arange(6.0).reshape(2, 3)
-    np.testing.assert_allclose(tg.outer(tg.tensor(a), b).data, np.outer(a, b))
+    np.testing.assert_allclose(tg.outer(tg.tensor(a), b).array, np.outer(a, b))
     assert tg.dot(tg.tensor(a), tg.tensor(b)).item() == torch.dot(torch.tensor(a),
                                                                   torch.tensor(b)).item()
-    np.testing.assert_allclose(tg.gather(tg.tensor(m), 1, [[2], [0]]).data, [[2.0], [3.0]])
-    np.testing.assert_allclose(tg.index_select(tg.tensor(m), 1, [2, 0]).data, m[:, [2, 0]])
-    np.testing.assert_allclose(tg.masked_fill(tg.tensor(m), m > 2, 0.0).data,
+    np.testing.assert_allclose(tg.gather(tg.tensor(m), 1, [[2], [0]]).array, [[2.0], [3.0]])
+    np.testing.assert_allclose(tg.index_select(tg.tensor(m), 1, [2, 0]).array, m[:, [2, 0]])
+    np.testing.assert_allclose(tg.masked_fill(tg.tensor(m), m > 2, 0.0).array,
                                np.where(m > 2, 0.0, m))

@@ -227,4 +227,4 @@ def test_named_intermediate_appears_in_the_table():
     table = str(record)
     assert "SubBackward (sub → err)" in table  # its own step
     assert "SubBackward (err)" in table  # where pow sends its gradient
-    np.testing.assert_allclose(w.grad.data, 2 * (2 * 1 - 1) * 1 + 2 * (2 * 2 - 1) * 2)
+    np.testing.assert_allclose(w.grad.array, 2 * (2 * 1 - 1) * 1 + 2 * (2 * 2 - 1) * 2)

@@ -1079,7 +1079,7 @@ class Backend:
     def value(self, t) -> np.ndarray:
         if self.is_torch:
             return np.array(t.detach().numpy())
-        return np.array(t.data)
+        return np.array(t.array)
 
     def convert(self, v, new_leaves: list):
         if isinstance(v, Const):
@@ -1471,7 +1471,7 @@ def _fragile(e: Entry, step: Step, pool: list, mirror: list | None) -> bool:
         return True
     if mirror is None:
         return False
-    ys = [np.asarray(mirror[i].data) for i in step.args]
+    ys = [np.asarray(mirror[i].array) for i in step.args]
     if all(x.shape == y.shape and np.array_equal(x, y, equal_nan=True) for x, y in zip(xs, ys)):
         return False
     with np.errstate(all="ignore"):

@@ -14,14 +14,14 @@ def test_numerical_grad_matches_the_derivative_for_any_memory_layout():
     assert not a.flags.c_contiguous
     for x in (tg.from_numpy(np.array(a)), tg.tensor(a), tg.tensor(1.5)):
         (g,) = tg.numerical_grad(lambda t: (t ** 3).sum(), x)
-        np.testing.assert_allclose(g, 3 * x.data ** 2, rtol=1e-7)
+        np.testing.assert_allclose(g, 3 * x.array ** 2, rtol=1e-7)
 
 
 def test_numerical_grad_leaves_the_inputs_as_they_were():
     x = tg.tensor([0.3, -1.2])
-    before = x.data.copy()
+    before = x.array.copy()
     tg.numerical_grad(lambda t: t.exp().sum(), x)
-    np.testing.assert_array_equal(x.data, before)
+    np.testing.assert_array_equal(x.array, before)
 
 
 def test_numerical_grad_follows_grad_output_and_requires_it_for_tensors():

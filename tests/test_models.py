@@ -84,14 +84,14 @@ def test_linear_backward_equals_the_hand_formulas_and_finite_differences(problem
     # Xᵀ(ŷ − y) and Σ (ŷ − y)  (/n for "mean")
     hand_w, hand_b = linear_grads(X, y, w, b, reduction=reduction)
     scale = 1 + np.sum(np.abs(X @ w + b - y)) * (1 + np.abs(X).max())
-    np.testing.assert_allclose(model.w.grad.data, hand_w, rtol=1e-12, atol=1e-13 * scale)
-    np.testing.assert_allclose(model.b.grad.data, [hand_b], rtol=1e-12, atol=1e-13 * scale)
+    np.testing.assert_allclose(model.w.grad.array, hand_w, rtol=1e-12, atol=1e-13 * scale)
+    np.testing.assert_allclose(model.b.grad.array, [hand_b], rtol=1e-12, atol=1e-13 * scale)
 
     numeric_w, numeric_b = tg.numerical_grad(
         lambda w_, b_: LinearRegressor(len(w), w_, b_, reduction).loss(X, y), w, np.array(b))
-    np.testing.assert_allclose(model.w.grad.data, numeric_w, rtol=1e-6,
+    np.testing.assert_allclose(model.w.grad.array, numeric_w, rtol=1e-6,
                                atol=1e-8 * (1 + loss.item()))
-    np.testing.assert_allclose(model.b.grad.data, [numeric_b], rtol=1e-6,
+    np.testing.assert_allclose(model.b.grad.array, [numeric_b], rtol=1e-6,
                                atol=1e-8 * (1 + loss.item()))
 
 
@@ -111,7 +111,7 @@ def test_hand_gradients_on_a_small_example():
 
 def test_quadratic_predict_and_loss():
     model = QuadraticRegressor(w=3.0, b=2.0)
-    assert model.predict([0.0, 1.0, -2.0]).data.tolist() == [[2.0], [5.0], [14.0]]
+    assert model.predict([0.0, 1.0, -2.0]).array.tolist() == [[2.0], [5.0], [14.0]]
     assert model.w.shape == model.b.shape == (1, 1)
     # residuals [1, -1, 2] → ½(1 + 1 + 4) = 3, mean: 3/3
     assert model.loss([0, 1, -2], [1, 6, 12]).item() == 3.0
@@ -121,10 +121,10 @@ def test_quadratic_predict_and_loss():
 def test_linear_predict_and_loss():
     model = LinearRegressor(2, w=[2.0, 51.0], b=21.2)
     X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-    np.testing.assert_allclose(model.predict(X).data, [23.2, 72.2, 74.2])
+    np.testing.assert_allclose(model.predict(X).array, [23.2, 72.2, 74.2])
     assert model.w.shape == (2,) and model.b.shape == (1,)
     assert model.loss(X, [23.2, 72.2, 74.2]).item() == pytest.approx(0.0, abs=1e-20)
-    assert LinearRegressor(1, w=[2.0]).predict([1.0, 2.0]).data.tolist() == [2.0, 4.0]
+    assert LinearRegressor(1, w=[2.0]).predict([1.0, 2.0]).array.tolist() == [2.0, 4.0]
 
 
 def test_inputs_may_be_tensors_lists_or_columns():
@@ -278,7 +278,7 @@ def test_a_too_large_learning_rate_stops_with_a_clear_error():
                                                   r"0\.01"):
             model.fit(x, y, lr=0.1, epochs=800, log_every=None)
     # never NaN: the parameters are the last finite ones
-    assert np.isfinite(model.w.data).all() and np.isfinite(model.b.data).all()
+    assert np.isfinite(model.w.array).all() and np.isfinite(model.b.array).all()
 
 
 def test_divergence_with_minibatches_and_an_optimizer():
@@ -287,7 +287,7 @@ def test_divergence_with_minibatches_and_an_optimizer():
     with pytest.raises(DivergenceError, match="learning rate 5 is too large"):
         model.fit(X, X.sum(axis=1), epochs=100, batch_size=10, log_every=None,
                   optimizer=SGD(model.parameters(), lr=5.0))
-    assert np.isfinite(model.w.data).all()
+    assert np.isfinite(model.w.array).all()
 
 
 # --- bad input -----------------------------------------------------------------------------

@@ -51,7 +51,7 @@ class Block(nn.Module):
 
 
 def params_copy(model: nn.Module) -> dict[str, np.ndarray]:
-    return {name: p.data.copy() for name, p in model.named_parameters()}
+    return {name: p.array.copy() for name, p in model.named_parameters()}
 
 
 def assert_params_equal(model: nn.Module, saved: dict[str, np.ndarray]) -> None:
@@ -73,18 +73,18 @@ def test_parameter_is_a_tensor_that_requires_grad():
     assert repr(p) == "Parameter containing:\ntensor([1., 2.], requires_grad=True)"
     assert not nn.Parameter(np.ones(2), requires_grad=False).requires_grad
     (p * p).sum().backward()
-    np.testing.assert_array_equal(p.grad.data, [2.0, 4.0])
+    np.testing.assert_array_equal(p.grad.array, [2.0, 4.0])
     with tg.no_grad():
         p -= 0.5 * p.grad
     assert type(p) is nn.Parameter
-    np.testing.assert_array_equal(p.data, [0.0, 0.0])
+    np.testing.assert_array_equal(p.array, [0.0, 0.0])
 
 
 def test_parameter_copies_its_data_and_keeps_float32():
     source = np.ones(2, dtype=np.float32)
     p = nn.Parameter(source)
     source[0] = 5
-    assert p.dtype == np.float32 and p.data[0] == 1
+    assert p.dtype == np.float32 and p.array[0] == 1
 
 
 # --- registration --------------------------------------------------------------------
@@ -150,7 +150,7 @@ def test_sequential_and_module_list_behave_like_lists():
     head = model[:2]
     assert isinstance(head, nn.Sequential) and len(head) == 2 and head[0] is model[0]
     x = tg.randn(4, 2)
-    np.testing.assert_allclose(model(x).data, model[2:](model[:2](x)).data)
+    np.testing.assert_allclose(model(x).array, model[2:](model[:2](x)).array)
     named = nn.Sequential({"hidden": nn.Linear(2, 3), "act": nn.Tanh()})
     assert [name for name, _ in named.named_parameters()] == ["hidden.weight", "hidden.bias"]
     layers = nn.ModuleList()
@@ -169,10 +169,10 @@ def test_zero_grad_sets_none_by_default_or_zeros_in_place():
     model = mlp()
     nn.MSELoss()(model(tg.randn(3, 2)), tg.zeros(3, 1)).backward()
     grads = [p.grad for p in model.parameters()]
-    assert all(g is not None and np.any(g.data != 0) for g in grads)
+    assert all(g is not None and np.any(g.array != 0) for g in grads)
     model.zero_grad(set_to_none=False)
     for p, g in zip(model.parameters(), grads):
-        assert p.grad is g and not np.any(g.data)  # same tensor, zeroed in place
+        assert p.grad is g and not np.any(g.array)  # same tensor, zeroed in place
     model.zero_grad()
     assert all(p.grad is None for p in model.parameters())
 
@@ -183,17 +183,17 @@ def test_zero_grad_drops_a_recorded_gradient_graph():
     out.backward(create_graph=True)
     assert layer.weight.grad.requires_grad
     layer.zero_grad(set_to_none=False)
-    assert not layer.weight.grad.requires_grad and not layer.weight.grad.data.any()
+    assert not layer.weight.grad.requires_grad and not layer.weight.grad.array.any()
 
 
 def test_deepcopy_gives_an_independent_model():
     model = mlp()
     twin = copy.deepcopy(model)
     assert type(twin[0].weight) is nn.Parameter and twin[0].weight.requires_grad
-    assert not np.shares_memory(twin[0].weight.data, model[0].weight.data)
+    assert not np.shares_memory(twin[0].weight.array, model[0].weight.array)
     with tg.no_grad():
         twin[0].weight -= 1.0
-    assert not np.allclose(twin[0].weight.data, model[0].weight.data)
+    assert not np.allclose(twin[0].weight.array, model[0].weight.array)
 
 
 def test_train_and_eval_reach_every_module():
@@ -238,9 +238,9 @@ def test_repr_reads_like_pytorch():
 def test_linear_computes_x_w_transpose_plus_b():
     layer = nn.Linear(3, 2)
     x = np.random.default_rng(0).standard_normal((5, 3))
-    expected = x @ layer.weight.data.T + layer.bias.data
-    np.testing.assert_allclose(layer(tg.tensor(x)).data, expected)
-    np.testing.assert_allclose(layer(tg.tensor(x[0])).data, expected[0])  # one sample
+    expected = x @ layer.weight.array.T + layer.bias.array
+    np.testing.assert_allclose(layer(tg.tensor(x)).array, expected)
+    np.testing.assert_allclose(layer(tg.tensor(x[0])).array, expected[0])  # one sample
     no_bias = nn.Linear(3, 2, bias=False)
     assert no_bias.bias is None and len(list(no_bias.parameters())) == 1
     with pytest.raises(ValueError, match="expects 3 features"):
@@ -256,7 +256,7 @@ def test_linear_weight_gradient_is_laid_out_like_the_weight():
     x = np.random.default_rng(1).standard_normal((5, 6))
     for _ in range(2):  # the first gradient, then one accumulated into it
         layer(tg.tensor(x)).sum().backward()
-    grad = layer.weight.grad.data
+    grad = layer.weight.grad.array
     assert grad.flags.c_contiguous and grad.shape == (4, 6)
     np.testing.assert_allclose(grad, 2 * np.ones((5, 4)).T @ x, rtol=1e-12)
 
@@ -267,13 +267,13 @@ def test_linear_default_init_follows_pytorch():
     layer = nn.Linear(400, 300)
     bound = 1 / math.sqrt(400)
     for p in (layer.weight, layer.bias):
-        assert np.all(np.abs(p.data) <= bound)
-        assert np.abs(p.data).max() > 0.95 * bound  # fills the whole interval
-    assert layer.weight.data.var() == pytest.approx(bound**2 / 3, rel=0.02)
-    assert abs(layer.weight.data.mean()) < 0.01 * bound * 10
+        assert np.all(np.abs(p.array) <= bound)
+        assert np.abs(p.array).max() > 0.95 * bound  # fills the whole interval
+    assert layer.weight.array.var() == pytest.approx(bound**2 / 3, rel=0.02)
+    assert abs(layer.weight.array.mean()) < 0.01 * bound * 10
     tg.manual_seed(0)
     again = nn.Linear(400, 300)
-    np.testing.assert_array_equal(layer.weight.data, again.weight.data)
+    np.testing.assert_array_equal(layer.weight.array, again.weight.array)
     assert nn.Linear(2, 2, dtype=np.float32).weight.dtype == np.float32
 
 
@@ -285,7 +285,7 @@ def test_state_dict_names_shapes_and_sharing():
     state = model.state_dict()
     assert list(state) == [name for name, _ in model.named_parameters()]
     assert all(not t.requires_grad for t in state.values())
-    assert np.shares_memory(state["0.weight"].data, model[0].weight.data)  # as PyTorch
+    assert np.shares_memory(state["0.weight"].array, model[0].weight.array)  # as PyTorch
 
 
 def test_state_dict_round_trip_through_a_file(tmp_path):
@@ -294,12 +294,12 @@ def test_state_dict_round_trip_through_a_file(tmp_path):
     save(model.state_dict(), path)
     other = mlp(seed=1)
     x = tg.randn(7, 2)
-    assert not np.allclose(model(x).data, other(x).data)
+    assert not np.allclose(model(x).array, other(x).array)
     weight_before = other[0].weight
     result = other.load_state_dict(load(path))
     assert result.missing_keys == [] and result.unexpected_keys == []
     assert other[0].weight is weight_before  # copied in place: optimizers stay valid
-    np.testing.assert_array_equal(model(x).data, other(x).data)
+    np.testing.assert_array_equal(model(x).array, other(x).array)
     assert list(load(path)) == list(model.state_dict())
 
 
@@ -319,7 +319,7 @@ def test_float32_parameters_survive_the_round_trip(tmp_path):
     save(model.state_dict(), tmp_path / "f32.npz")
     loaded = load(tmp_path / "f32.npz")
     assert loaded["weight"].dtype == np.float32
-    np.testing.assert_array_equal(loaded["weight"].data, model.weight.data)
+    np.testing.assert_array_equal(loaded["weight"].array, model.weight.array)
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -363,11 +363,11 @@ def test_non_strict_loading_skips_keys_but_not_shapes():
     source = mlp(seed=1).state_dict()
     del source["4.bias"]
     source["extra"] = tg.ones(2)
-    old_bias = model[4].bias.data.copy()
+    old_bias = model[4].bias.array.copy()
     missing, unexpected = model.load_state_dict(source, strict=False)
     assert missing == ["4.bias"] and unexpected == ["extra"]
-    np.testing.assert_array_equal(model[0].weight.data, source["0.weight"].data)
-    np.testing.assert_array_equal(model[4].bias.data, old_bias)
+    np.testing.assert_array_equal(model[0].weight.array, source["0.weight"].array)
+    np.testing.assert_array_equal(model[4].bias.array, old_bias)
     source["0.weight"] = tg.ones(2, 16)
     with pytest.raises(RuntimeError, match="size mismatch"):
         model.load_state_dict(source, strict=False)
@@ -377,7 +377,7 @@ def test_load_state_dict_accepts_arrays_and_casts_to_the_parameter_dtype():
     model = nn.Linear(2, 1, dtype=np.float32)
     model.load_state_dict({"weight": np.array([[1.0, 2.0]]), "bias": [3]})
     assert model.weight.dtype == np.float32
-    np.testing.assert_array_equal(model(tg.tensor([1.0, 1.0], dtype=np.float32)).data, [6.0])
+    np.testing.assert_array_equal(model(tg.tensor([1.0, 1.0], dtype=np.float32)).array, [6.0])
     with pytest.raises(TypeError, match="dict"):
         model.load_state_dict([("weight", np.ones((1, 2)))])
 
@@ -455,7 +455,7 @@ def regression(draw, target_lo=-3.0):
 def test_cross_entropy_matches_numpy_and_finite_differences(data, reduction):
     logits, classes = data
     out = nn.CrossEntropyLoss(reduction=reduction)(tg.tensor(logits), classes)
-    np.testing.assert_allclose(out.data, cross_entropy_np(logits, classes, reduction),
+    np.testing.assert_allclose(out.array, cross_entropy_np(logits, classes, reduction),
                                rtol=1e-10, atol=1e-12)
     assert gradcheck(lambda z: F.cross_entropy(z, classes, reduction=reduction), logits)
 
@@ -465,7 +465,7 @@ def test_cross_entropy_matches_numpy_and_finite_differences(data, reduction):
 def test_mse_matches_numpy_and_finite_differences(data, reduction):
     x, y = data
     out = nn.MSELoss(reduction=reduction)(tg.tensor(x), tg.tensor(y))
-    np.testing.assert_allclose(out.data, mse_np(x, y, reduction), rtol=1e-12)
+    np.testing.assert_allclose(out.array, mse_np(x, y, reduction), rtol=1e-12)
     assert gradcheck(lambda a, b: F.mse_loss(a, b, reduction=reduction), x, y)
 
 
@@ -474,7 +474,7 @@ def test_mse_matches_numpy_and_finite_differences(data, reduction):
 def test_bce_with_logits_matches_numpy_and_finite_differences(data, reduction):
     x, y = data
     out = nn.BCEWithLogitsLoss(reduction=reduction)(tg.tensor(x), tg.tensor(y))
-    np.testing.assert_allclose(out.data, bce_np(x, y, reduction), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out.array, bce_np(x, y, reduction), rtol=1e-10, atol=1e-12)
     fn = lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction=reduction)
     assert gradcheck(fn, x, y)
 
@@ -484,7 +484,7 @@ def test_bce_gradient_is_exact_at_zero_logit():
     x = tg.zeros(3, requires_grad=True)
     y = tg.tensor([0.0, 0.3, 1.0])
     F.binary_cross_entropy_with_logits(x, y, reduction="sum").backward()
-    np.testing.assert_allclose(x.grad.data, 0.5 - y.data)
+    np.testing.assert_allclose(x.grad.array, 0.5 - y.array)
 
 
 def softmax_np(z):
@@ -498,21 +498,21 @@ def test_extreme_logits_stay_finite(reduction):
     classes = np.array([1, 2, 0])
     z = tg.tensor(logits, requires_grad=True)
     loss = F.cross_entropy(z, classes, reduction=reduction)
-    np.testing.assert_allclose(loss.data, cross_entropy_np(logits, classes, reduction))
-    assert np.all(np.isfinite(loss.data))
+    np.testing.assert_allclose(loss.array, cross_entropy_np(logits, classes, reduction))
+    assert np.all(np.isfinite(loss.array))
     loss.sum().backward()
     expected = softmax_np(logits) - np.eye(3)[classes]  # d loss_i / d z_i
     scale = {"mean": 1 / 3, "sum": 1.0, "none": 1.0}[reduction]
-    np.testing.assert_allclose(z.grad.data, scale * expected, atol=1e-12)
+    np.testing.assert_allclose(z.grad.array, scale * expected, atol=1e-12)
 
     x = tg.tensor([1000.0, -1000.0, 1000.0, -1000.0], requires_grad=True)
     y = tg.tensor([0.0, 1.0, 1.0, 0.0])
     loss = F.binary_cross_entropy_with_logits(x, y, reduction=reduction)
-    np.testing.assert_allclose(loss.data, bce_np(x.data, y.data, reduction))
+    np.testing.assert_allclose(loss.array, bce_np(x.array, y.array, reduction))
     loss.sum().backward()
     sigmoid = np.array([1.0, 0.0, 1.0, 0.0])
     scale = {"mean": 1 / 4, "sum": 1.0, "none": 1.0}[reduction]
-    np.testing.assert_allclose(x.grad.data, scale * (sigmoid - y.data), atol=1e-12)
+    np.testing.assert_allclose(x.grad.array, scale * (sigmoid - y.array), atol=1e-12)
 
 
 def test_cross_entropy_accepts_whole_number_targets_in_several_forms():
@@ -520,9 +520,9 @@ def test_cross_entropy_accepts_whole_number_targets_in_several_forms():
     expected = cross_entropy_np(logits, [0, 2, 1, 2], "mean")
     for target in ([0, 2, 1, 2], np.array([0, 2, 1, 2], dtype=np.uint8),
                    tg.tensor([0.0, 2.0, 1.0, 2.0]), np.array([0.0, 2.0, 1.0, 2.0])):
-        np.testing.assert_allclose(F.cross_entropy(tg.tensor(logits), target).data, expected)
+        np.testing.assert_allclose(F.cross_entropy(tg.tensor(logits), target).array, expected)
     one = F.cross_entropy(tg.tensor(logits[1]), 2)  # a single sample: logits (C,)
-    np.testing.assert_allclose(one.data, cross_entropy_np(logits[1:2], [2], "sum"))
+    np.testing.assert_allclose(one.array, cross_entropy_np(logits[1:2], [2], "sum"))
 
 
 @pytest.mark.parametrize("target, error, message", [
@@ -555,14 +555,14 @@ def test_loss_argument_errors():
 
 def test_functional_activations_match_the_tensor_methods():
     x = tg.tensor([-2.0, 0.0, 3.0])
-    np.testing.assert_array_equal(F.relu(x).data, [0.0, 0.0, 3.0])
-    np.testing.assert_allclose(F.tanh(x).data, np.tanh(x.data))
-    np.testing.assert_allclose(F.sigmoid(x).data, 1 / (1 + np.exp(-x.data)))
-    np.testing.assert_allclose(nn.Sigmoid()(x).data, F.sigmoid(x).data)
-    np.testing.assert_allclose(nn.Tanh()(x).data, F.tanh(x).data)
-    np.testing.assert_allclose(nn.ReLU()(x).data, F.relu(x).data)
-    np.testing.assert_allclose(F.softmax(x).data, softmax_np(x.data))
-    np.testing.assert_allclose(F.log_softmax(x).data, np.log(softmax_np(x.data)))
+    np.testing.assert_array_equal(F.relu(x).array, [0.0, 0.0, 3.0])
+    np.testing.assert_allclose(F.tanh(x).array, np.tanh(x.array))
+    np.testing.assert_allclose(F.sigmoid(x).array, 1 / (1 + np.exp(-x.array)))
+    np.testing.assert_allclose(nn.Sigmoid()(x).array, F.sigmoid(x).array)
+    np.testing.assert_allclose(nn.Tanh()(x).array, F.tanh(x).array)
+    np.testing.assert_allclose(nn.ReLU()(x).array, F.relu(x).array)
+    np.testing.assert_allclose(F.softmax(x).array, softmax_np(x.array))
+    np.testing.assert_allclose(F.log_softmax(x).array, np.log(softmax_np(x.array)))
     assert nn.Identity()(x) is x
 
 
@@ -598,7 +598,7 @@ def test_module_gradients_match_finite_differences(loss_fn, make_target):
     # numerical_grad nudges each parameter's own memory and calls the closure
     numeric = numerical_grad(lambda *_: loss_fn(model(x), target), *params)
     for p, expected in zip(params, numeric):
-        np.testing.assert_allclose(p.grad.data, expected, rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(p.grad.array, expected, rtol=1e-5, atol=1e-8)
 
 
 # --- init ----------------------------------------------------------------------------
@@ -607,20 +607,20 @@ def test_module_gradients_match_finite_differences(loss_fn, make_target):
 def test_init_functions_fill_in_place_with_the_right_statistics():
     tg.manual_seed(0)
     w = nn.Parameter(np.zeros((300, 200)))  # requires grad: filled under no_grad
-    data = w.data
-    assert init.uniform_(w, -2.0, 3.0) is w and w.data is data
-    assert w.data.min() >= -2 and w.data.max() < 3
-    assert w.data.mean() == pytest.approx(0.5, abs=0.02)
-    assert w.data.var() == pytest.approx(25 / 12, rel=0.02)  # (b - a)^2 / 12
+    data = w.array
+    assert init.uniform_(w, -2.0, 3.0) is w and w.array is data
+    assert w.array.min() >= -2 and w.array.max() < 3
+    assert w.array.mean() == pytest.approx(0.5, abs=0.02)
+    assert w.array.var() == pytest.approx(25 / 12, rel=0.02)  # (b - a)^2 / 12
     init.normal_(w, 1.0, 0.5)
-    assert w.data.mean() == pytest.approx(1.0, abs=0.01)
-    assert w.data.std() == pytest.approx(0.5, rel=0.01)
+    assert w.array.mean() == pytest.approx(1.0, abs=0.01)
+    assert w.array.std() == pytest.approx(0.5, rel=0.01)
     init.zeros_(w)
-    assert not w.data.any()
+    assert not w.array.any()
     init.ones_(w)
-    assert np.all(w.data == 1)
+    assert np.all(w.array == 1)
     init.constant_(w, 0.25)
-    assert np.all(w.data == 0.25)
+    assert np.all(w.array == 0.25)
     assert w.grad is None and w.is_leaf and w.requires_grad
 
 
@@ -636,21 +636,21 @@ def test_init_functions_fill_in_place_with_the_right_statistics():
 def test_uniform_initialisers_use_their_bound(fill, bound):
     tg.manual_seed(0)
     w = fill(tg.zeros(300, 200))  # (fan_out, fan_in)
-    assert np.all(np.abs(w.data) <= bound) and np.abs(w.data).max() > 0.99 * bound
-    assert w.data.var() == pytest.approx(bound**2 / 3, rel=0.02)
+    assert np.all(np.abs(w.array) <= bound) and np.abs(w.array).max() > 0.99 * bound
+    assert w.array.var() == pytest.approx(bound**2 / 3, rel=0.02)
 
 
 def test_normal_initialisers_use_their_std():
     tg.manual_seed(0)
     w = init.kaiming_normal_(tg.zeros(300, 200), nonlinearity="relu")
-    assert w.data.std() == pytest.approx(math.sqrt(2 / 200), rel=0.02)
+    assert w.array.std() == pytest.approx(math.sqrt(2 / 200), rel=0.02)
     w = init.xavier_normal_(tg.zeros(300, 200))
-    assert w.data.std() == pytest.approx(math.sqrt(2 / 500), rel=0.02)
+    assert w.array.std() == pytest.approx(math.sqrt(2 / 500), rel=0.02)
 
 
 def test_init_is_seeded_by_manual_seed():
     def draw():
-        return [f(tg.zeros(4, 5)).data.copy() for f in (
+        return [f(tg.zeros(4, 5)).array.copy() for f in (
             init.uniform_, init.normal_, init.kaiming_uniform_, init.xavier_uniform_)]
 
     tg.manual_seed(123)

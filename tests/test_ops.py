@@ -611,7 +611,7 @@ def test_forward_matches_numpy(case, data):
     expected = case.ref(*arrays, **params)
     assert out.shape == np.shape(expected)
     assert out.dtype == np.float64
-    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out.array, expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -637,8 +637,8 @@ def test_rules_agree_on_arrays_and_on_tensors(case, data, seed):
     recorded = autograd_grad(out, xs, v, create_graph=True)
     for p, r in zip(plain, recorded):
         assert not p.requires_grad
-        assert type(p.data) is np.ndarray and p.shape == r.shape and p.dtype == r.dtype
-        np.testing.assert_allclose(p.data, r.data, rtol=1e-12, atol=1e-12)
+        assert type(p.array) is np.ndarray and p.shape == r.shape and p.dtype == r.dtype
+        np.testing.assert_allclose(p.array, r.array, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.smooth], ids=[c.name for c in CASES

@@ -22,7 +22,7 @@ def run(optimizer_class, p0, steps, **settings):
         optimizer.zero_grad()
         (0.5 * p * p).sum().backward()
         optimizer.step()
-        values.append(p.data.copy())
+        values.append(p.array.copy())
     return values
 
 
@@ -69,7 +69,7 @@ def test_sgd_updates_every_element_and_every_parameter():
     optimizer = SGD([w, b], lr=0.5)
     (w * w).sum().backward()  # dL/dw = 2w; b gets no gradient and is left alone
     optimizer.step()
-    assert w.data.tolist() == [0.0, 0.0] and b.data.tolist() == [[3.0]]
+    assert w.array.tolist() == [0.0, 0.0] and b.array.tolist() == [[3.0]]
 
 
 # --- Adam ------------------------------------------------------------------------------
@@ -121,7 +121,7 @@ def test_adam_keeps_state_per_parameter_and_per_element():
         optimizer.zero_grad()
         (0.5 * (a * a).sum() + 0.5 * b * b).backward()
         optimizer.step()
-    assert a.data == pytest.approx([adam_by_hand(1.0, 5, 0.1)[-1],
+    assert a.array == pytest.approx([adam_by_hand(1.0, 5, 0.1)[-1],
                                     adam_by_hand(-3.0, 5, 0.1)[-1]], rel=1e-12)
     assert b.item() == pytest.approx(adam_by_hand(0.5, 5, 0.1)[-1], rel=1e-12)
     assert optimizer.state[a]["step"] == 5 and optimizer.state[b]["mean"].shape == ()
@@ -181,8 +181,8 @@ def test_l2_penalty_in_the_loss_equals_weight_decay_on_w_only():
         decayed.zero_grad()
         by_decay.loss(x, y).backward()
         decayed.step()
-        assert by_decay.w.data == pytest.approx(by_loss.w.data, abs=1e-12)
-        assert by_decay.b.data == pytest.approx(by_loss.b.data, abs=1e-12)
+        assert by_decay.w.array == pytest.approx(by_loss.w.array, abs=1e-12)
+        assert by_decay.b.array == pytest.approx(by_loss.b.array, abs=1e-12)
 
 
 # --- in place, on the same leaves ------------------------------------------------------
@@ -190,11 +190,11 @@ def test_l2_penalty_in_the_loss_equals_weight_decay_on_w_only():
 
 def test_step_changes_the_parameters_in_place():
     w = tg.tensor([1.0, 2.0], requires_grad=True)
-    data, version = w.data, w._version
+    data, version = w.array, w._version
     optimizer = SGD([w], lr=0.1)
     (w * w).sum().backward()
     optimizer.step()
-    assert w.data is data and w.is_leaf and w.requires_grad and w.grad_fn is None
+    assert w.array is data and w.is_leaf and w.requires_grad and w.grad_fn is None
     assert w._version == version + 1
 
 
@@ -213,7 +213,7 @@ def test_zero_grad_sets_none_or_zeros():
     optimizer = SGD([w], lr=0.1)
     (w * w).sum().backward()
     optimizer.zero_grad(set_to_none=False)
-    assert w.grad.data.tolist() == [0.0, 0.0]
+    assert w.grad.array.tolist() == [0.0, 0.0]
     optimizer.zero_grad()
     assert w.grad is None
 
@@ -223,7 +223,7 @@ def test_parameters_may_be_a_generator_and_float32():
     optimizer = SGD((p for p in [w]), lr=0.5)
     (w * w).sum().backward()
     optimizer.step()
-    assert w.dtype == np.float32 and w.data.tolist() == [0.0]
+    assert w.dtype == np.float32 and w.array.tolist() == [0.0]
 
 
 def test_param_groups_have_their_own_settings():
@@ -369,5 +369,5 @@ def test_same_steps_as_pytorch(name, settings):
             opt.step()
         sched_ours.step()
         sched_theirs.step()
-    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.array, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
     assert sched_ours.get_last_lr() == pytest.approx(sched_theirs.get_last_lr())

@@ -380,3 +380,20 @@ def test_inplace_random_fills_are_seeded():
     u = tg.zeros(1000).uniform_(2.0, 3.0)
     assert u.numpy().min() >= 2.0 and u.numpy().max() < 3.0
     assert (tg.tensor([1.0, 2.0]).sub(tg.tensor([1.0, 1.0]), alpha=2)).tolist() == [-1.0, 0.0]
+
+
+def test_data_is_a_tensor_sharing_memory_that_autograd_does_not_watch():
+    w = leaf([1.0, 2.0])
+    (w * w).sum().backward()
+    w.data -= 0.5 * w.grad  # PyTorch's classic update
+    np.testing.assert_array_equal(w.numpy(), [0.0, 0.0])
+    assert isinstance(w.data, tg.Tensor) and not w.data.requires_grad and w.is_leaf
+    w.grad.data.zero_()
+    assert w.grad.tolist() == [0.0, 0.0]
+    loss = (w * 3).sum()
+    assert loss.data.item() == 0.0
+    y = w * w  # saves w ...
+    w.data += 1  # ... changed through .data: not seen, as in PyTorch
+    y.sum().backward()
+    w.data = tg.tensor([5.0, 6.0, 7.0])
+    assert w.shape == (3,)

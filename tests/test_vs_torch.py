@@ -106,9 +106,9 @@ def run(program, lib):
         loss.backward()
     grads = [np.zeros(x.shape) if leaf.grad is None else np.asarray(leaf.grad.detach().numpy()
                                                                       if lib == "torch"
-                                                                      else leaf.grad.data)
+                                                                      else leaf.grad.array)
              for leaf, x in zip(leaves, inputs)]
-    value = out.detach().numpy() if lib == "torch" else out.data
+    value = out.detach().numpy() if lib == "torch" else out.array
     return np.asarray(value), grads
 
 
@@ -152,4 +152,4 @@ def test_second_derivative_matches_pytorch():
     (gp,) = torch.autograd.grad((p.tanh() * p).sum(), p, create_graph=True)
     g.sum().backward()
     gp.sum().backward()
-    np.testing.assert_allclose(t.grad.data, p.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(t.grad.array, p.grad.numpy(), rtol=1e-12)

@@ -63,7 +63,7 @@ class AnomalyObserver(Observer):
             return  # a rule's own ops (create_graph): its result is checked as a whole
         if node is not None:
             _created_at[node] = user_code_line()
-        if _nonfinite(out) and not _nonfinite(*(t.data for t in inputs)):
+        if _nonfinite(out) and not _nonfinite(*(t.array for t in inputs)):
             shapes = " and ".join(str(t.shape) for t in inputs)
             raise AnomalyError(
                 f"{op.name} produced {_count_bad(out)} from finite inputs of shape {shapes} "

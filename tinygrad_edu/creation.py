@@ -353,8 +353,8 @@ def normal(mean: Tensor | float, std: Tensor | float = 1.0, size: Size | None = 
                             "std gives the shape itself")
         dt = _dtype(np.result_type(*[t.dtype for t in tensors]) if dtype is None else dtype,
                     device, "normal", random=True)
-        m = mean.data if isinstance(mean, Tensor) else float(mean)
-        s = std.data if isinstance(std, Tensor) else float(std)
+        m = mean.array if isinstance(mean, Tensor) else float(mean)
+        s = std.array if isinstance(std, Tensor) else float(std)
         try:
             shape = np.broadcast_shapes(np.shape(m), np.shape(s))
         except ValueError:
@@ -377,7 +377,7 @@ def bernoulli(input: Tensor, p: float | None = None, *,  # noqa: A002 - PyTorch'
     """1 with probability ``input`` (elementwise; or with probability ``p`` for every
     element), else 0, in ``input``'s shape and dtype. No gradient flows back."""
     t = _like(input)
-    probs = t.data if p is None else np.full(t.shape, float(p))
+    probs = t.array if p is None else np.full(t.shape, float(p))
     if np.any(np.isnan(probs) | (probs < 0) | (probs > 1)):
         raise ValueError(f"bernoulli: probabilities must be in [0, 1], got values from "
                          f"{np.min(probs)} to {np.max(probs)}")
@@ -430,7 +430,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,  
     ``weight / E`` with E exponential (the "exponential race", exact for drawing one
     after another without putting back; zero weights come last)."""
     t = _like(input)
-    w = t.data.astype(np.float64)
+    w = t.array.astype(np.float64)
     if w.ndim not in (1, 2):
         raise ValueError(f"multinomial: input must be 1-D or 2-D, got shape {t.shape}")
     if not isinstance(num_samples, (int, np.integer)) or num_samples <= 0:

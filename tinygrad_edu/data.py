@@ -23,7 +23,7 @@ from .tensor import Tensor
 
 
 def _array(data: Any, name: str) -> np.ndarray:
-    array = np.asarray(data.data if isinstance(data, Tensor) else data)
+    array = np.asarray(data.array if isinstance(data, Tensor) else data)
     if array.ndim == 0:
         raise ValueError(f"BatchIterator: {name} must have one row per example, got a "
                          f"single number {array.item()!r}")

@@ -182,12 +182,12 @@ def record(op: Op, inputs: Sequence, out: np.ndarray, out_version: Version,
             array, counter = out, out_version
         else:
             t = inputs[0 if name == "a" else 1]
-            array, counter = t.data, t._vc
+            array, counter = t.array, t._vc
         saved[name] = array
         if counter is not FROZEN:
             versions.append((name, counter, counter.n))
-    return Node(op, tuple(parents), params, tuple([t.data.shape for t in inputs]),
-                tuple([t.data.dtype for t in inputs]), saved, tuple(versions))
+    return Node(op, tuple(parents), params, tuple([t.array.shape for t in inputs]),
+                tuple([t.array.dtype for t in inputs]), saved, tuple(versions))
 
 
 def toposort(roots: Sequence[Node]) -> list[Node]:

@@ -182,7 +182,7 @@ class BackwardRecord:
 
         loss_name = self.loss.name or "the output"
         calls = sum(len(s.contributions) for s in self.steps)
-        out = [f"backward of {loss_name} = {short(self.loss.data)}: "
+        out = [f"backward of {loss_name} = {short(self.loss.array)}: "
                f"{_count(len(self.steps), 'step')}, {_count(calls, 'rule call')}"]
         if not self.steps:
             out.append("the output is a leaf: there is no rule to run; its .grad "

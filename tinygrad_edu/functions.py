@@ -45,7 +45,7 @@ class TensorMethods:
         return self.shape if dim is None else self.shape[dim]
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -57,7 +57,7 @@ class TensorMethods:
             yield self[i]
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self.array.tolist()
 
     def clone(self) -> Tensor:
         """A copy with its own memory; gradients flow back through it."""
@@ -65,9 +65,9 @@ class TensorMethods:
 
     # comparisons give boolean tensors (no gradient), usable as masks and in where()
     def _compare(self, ufunc: np.ufunc, other: Any) -> Tensor:
-        other = other.data if isinstance(other, Tensor) else other
+        other = other.array if isinstance(other, Tensor) else other
         try:
-            return Tensor._wrap(ufunc(self.data, other), None)
+            return Tensor._wrap(ufunc(self.array, other), None)
         except ValueError as exc:
             raise ValueError(f"{ufunc.__name__}: {exc}") from None
 
@@ -105,9 +105,9 @@ class TensorMethods:
     greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
     def _logical(self, ufunc: np.ufunc, other: Any, symbol: str) -> Tensor:
-        other = other.data if isinstance(other, Tensor) else other
+        other = other.array if isinstance(other, Tensor) else other
         try:
-            return Tensor._wrap(ufunc(self.data, other), None)
+            return Tensor._wrap(ufunc(self.array, other), None)
         except TypeError:
             raise TypeError(f"{symbol}: needs boolean or integer tensors, got "
                             f"{self.dtype}{' and ' + str(np.asarray(other).dtype)}; "
@@ -130,10 +130,10 @@ class TensorMethods:
         """~t: logical not of a boolean tensor, bitwise not of an integer one."""
         if self.dtype.kind == "f":
             raise TypeError(f"~: needs a boolean or integer tensor, got {self.dtype}")
-        return Tensor._wrap(np.invert(self.data), None)
+        return Tensor._wrap(np.invert(self.array), None)
 
     def logical_not(self) -> Tensor:
-        return Tensor._wrap(np.logical_not(self.data), None)
+        return Tensor._wrap(np.logical_not(self.array), None)
 
     def logical_and(self, other: Any) -> Tensor:
         return self._logical(np.logical_and, other, "logical_and")
@@ -144,26 +144,26 @@ class TensorMethods:
     def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """True where any element (over dim, or all) is nonzero: a boolean tensor."""
         axes = None if dim is None else self._axes(dim, None, "any")
-        return Tensor._wrap(np.asarray(np.any(self.data, axis=axes, keepdims=keepdim)), None)
+        return Tensor._wrap(np.asarray(np.any(self.array, axis=axes, keepdims=keepdim)), None)
 
     def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         axes = None if dim is None else self._axes(dim, None, "all")
-        return Tensor._wrap(np.asarray(np.all(self.data, axis=axes, keepdims=keepdim)), None)
+        return Tensor._wrap(np.asarray(np.all(self.array, axis=axes, keepdims=keepdim)), None)
 
     def equal(self, other: Any) -> bool:
         """True if both have the same shape and the same elements (PyTorch's equal)."""
         other = as_tensor(other)
-        return self.shape == other.shape and bool(np.array_equal(self.data, other.data))
+        return self.shape == other.shape and bool(np.array_equal(self.array, other.array))
 
     def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
                 equal_nan: bool = False) -> Tensor:
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor._wrap(np.isclose(self.data, other, rtol=rtol, atol=atol,
+        other = other.array if isinstance(other, Tensor) else other
+        return Tensor._wrap(np.isclose(self.array, other, rtol=rtol, atol=atol,
                                        equal_nan=equal_nan), None)
 
     def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
                  equal_nan: bool = False) -> bool:
-        return bool(self.isclose(other, rtol, atol, equal_nan).data.all())
+        return bool(self.isclose(other, rtol, atol, equal_nan).array.all())
 
     # --- elementwise functions ---------------------------------------------------------
 
@@ -204,7 +204,7 @@ class TensorMethods:
         if dt == self.dtype:
             return self
         if dt.kind != "f":
-            return Tensor._wrap(self.data.astype(dt), None)
+            return Tensor._wrap(self.array.astype(dt), None)
         return apply(ops.CAST, self, dtype=dt)
 
     def to(self, *args: Any, device: Any = None, dtype: Any = None,
@@ -268,23 +268,23 @@ class TensorMethods:
         return self.dtype.kind == "f"
 
     def nelement(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     def dim(self) -> int:
         return self.ndim
 
     def element_size(self) -> int:
-        return int(self.data.itemsize)
+        return int(self.array.itemsize)
 
     def __int__(self) -> int:
         return int(self.item())
 
     def __index__(self) -> int:
         """A 0-d integer tensor used as an index or a size (PyTorch's rule)."""
-        if self.dtype.kind not in "iub" or self.data.size != 1:
+        if self.dtype.kind not in "iub" or self.array.size != 1:
             raise TypeError(f"only integer Tensors of a single element can be converted to "
                             f"an index; this one is {self.dtype} of shape {self.shape}")
-        return int(self.data.item())
+        return int(self.array.item())
 
     def where(self, condition: Any, other: Any) -> Tensor:
         """``self`` where condition holds, else ``other`` (PyTorch's Tensor.where)."""
@@ -344,7 +344,7 @@ class TensorMethods:
 
     def _extremum(self, op: Op, axis: Axis, keepdims: bool, dim: Axis,
                   keepdim: bool | None) -> Tensor:
-        if self.data.size == 0:
+        if self.array.size == 0:
             raise ValueError(f"{op.name}: the tensor is empty (shape {self.shape})")
         return apply(op, self, axis=self._axes(axis, dim, op.name),
                      keepdims=self._keep(keepdims, keepdim))
@@ -366,7 +366,7 @@ class TensorMethods:
                   arg: Any, elementwise: Any) -> Any:
         if isinstance(dim, Tensor):
             return elementwise(self, dim)
-        if self.data.size == 0:
+        if self.array.size == 0:
             raise ValueError(f"{op.name}: the tensor is empty (shape {self.shape})")
         if dim is None:  # over everything, or NumPy's axis=
             return apply(op, self, axis=self._axes(axis, None, op.name),
@@ -374,7 +374,7 @@ class TensorMethods:
         if axis is not None:
             raise TypeError(f"{op.name}: give dim or axis=, not both")
         (d,) = self._axes(dim, None, op.name) or (0,)
-        index = arg(self.data, axis=d, keepdims=True) if self.ndim else np.zeros((), int)
+        index = arg(self.array, axis=d, keepdims=True) if self.ndim else np.zeros((), int)
         key = tuple(index if k == d else np.arange(n).reshape((-1,) + (1,) * (self.ndim - k - 1))
                     for k, n in enumerate(self.shape))
         values = self[key] if self.ndim else self * 1
@@ -400,22 +400,22 @@ class TensorMethods:
         return self._arg(np.argmin, dim if dim is not None else axis, keepdim, "argmin")
 
     def _arg(self, arg: Any, dim: int | None, keepdim: bool, name: str) -> Tensor:
-        if self.data.size == 0:
+        if self.array.size == 0:
             raise ValueError(f"{name}: the tensor is empty (shape {self.shape})")
         if dim is None:
-            index = np.asarray(arg(self.data))
+            index = np.asarray(arg(self.array))
             if keepdim:
                 index = index.reshape((1,) * self.ndim)
         else:
             (d,) = self._axes(dim, None, name) or (None,)
-            index = np.asarray(arg(self.data, axis=d, keepdims=keepdim))
+            index = np.asarray(arg(self.array, axis=d, keepdims=keepdim))
         return Tensor._wrap(index.astype(np.int64), None)
 
     def logsumexp(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
                   keepdim: bool | None = None) -> Tensor:
         """log(sum(exp(x))) computed as m + log(sum(exp(x - m))), m = max: no overflow."""
         axes = self._axes(axis, dim, "logsumexp")
-        m = np.max(self.data, axis=axes, keepdims=True)
+        m = np.max(self.array, axis=axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0.0)  # all -inf: keep log(0) = -inf, not nan
         out = (self - m).exp().sum(axes, keepdims=True).log() + m
         if self._keep(keepdims, keepdim):
@@ -434,7 +434,7 @@ class TensorMethods:
         # (x - m) - log(sum(exp(x - m))), m = max (a constant: no gradient, no overflow).
         # Unlike logsumexp, m is not reset when it is infinite, so that a row holding
         # +inf or only -inf gives NaN everywhere, as PyTorch's softmax does.
-        shifted = self - np.max(self.data, axis=axes, keepdims=True)
+        shifted = self - np.max(self.array, axis=axes, keepdims=True)
         return shifted - shifted.exp().sum(axes, keepdims=True).log()
 
     # --- linear algebra ----------------------------------------------------------------
@@ -466,7 +466,7 @@ class TensorMethods:
             except ValueError:
                 raise ValueError(f"matmul: batch dimensions of shapes {a.shape} and "
                                  f"{b.shape} do not broadcast") from None
-        strides = b.data.strides
+        strides = b.array.strides
         return apply(ops.MATMUL, a, b, b_column_major=strides[-1] > strides[-2])
 
     def mm(self, other: Any) -> Tensor:
@@ -506,7 +506,7 @@ class TensorMethods:
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         """Same elements, new shape; one dimension may be -1 (inferred)."""
         shape = self._shape_args(shape)
-        size = self.data.size
+        size = self.array.size
         known = math.prod([n for n in shape if n != -1])
         if shape.count(-1) == 1 and known and size % known == 0:
             shape = tuple(size // known if n == -1 else n for n in shape)
@@ -708,7 +708,7 @@ class TensorMethods:
         if p == 1:
             return self.abs().sum(axes, keep)
         if p == math.inf:
-            if self.data.size == 0:
+            if self.array.size == 0:
                 raise ValueError(f"norm: p=inf of an empty tensor (shape {self.shape})")
             return apply(ops.MAX, self.abs(), axis=axes, keepdims=keep)
         if p == 2:
@@ -794,7 +794,7 @@ class TensorMethods:
 
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
         """value where the boolean mask holds (it broadcasts), else self."""
-        m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        m = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
         if m.dtype != bool:
             raise TypeError(f"masked_fill: the mask must be boolean (a comparison such as "
                             f"x > 0), got dtype {m.dtype}")
@@ -931,7 +931,7 @@ def _index_key(key: Any) -> tuple:
     normal = []
     for part in parts:
         if isinstance(part, Tensor):
-            part = part.data
+            part = part.array
         elif isinstance(part, list):
             part = np.asarray(part)
         if isinstance(part, np.ndarray) and part.dtype.kind == "f":
@@ -952,7 +952,7 @@ def _root_with_zero_gradient_at_0(s: Tensor, p: float) -> Tensor:
     """s ** (1/p) (s >= 0: a sum of squares or of |x|^p), but where s is 0 the result
     is the constant 0: no gradient flows there, so x gets PyTorch's subgradient 0 (and
     0 for the higher derivatives too, as PyTorch), not 0 * inf = NaN."""
-    zero = s.data == 0
+    zero = s.array == 0
     root = (lambda t: t.sqrt()) if p == 2 else (lambda t: t ** (1.0 / p))
     if not zero.any():
         return root(s)
@@ -967,7 +967,7 @@ def _need_float(t: Tensor, name: str) -> None:
 
 def _int_index(index: Any, name: str) -> np.ndarray:
     """An index argument (a Tensor, list or ndarray of whole numbers) as an intp array."""
-    array = index.data if isinstance(index, Tensor) else np.asarray(index)
+    array = index.array if isinstance(index, Tensor) else np.asarray(index)
     if array.dtype.kind == "f" and array.size == 0:
         array = array.astype(np.intp)
     if array.dtype.kind not in "iuf":
@@ -993,7 +993,7 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
            name: str | None = None, *, device: Any = None) -> Tensor:
     """Make a Tensor (a copy of data), as ``torch.tensor``."""
     check_device(device, "tensor")
-    t = Tensor._wrap(to_array(data.data if isinstance(data, Tensor) else data, dtype,
+    t = Tensor._wrap(to_array(data.array if isinstance(data, Tensor) else data, dtype,
                               "tensor()"), None)
     t.name = name
     return t.requires_grad_(requires_grad)  # ints and bools stay so (unlike Tensor(...))
@@ -1039,7 +1039,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise ``a if condition else b``; the gradient goes to the chosen side."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition.array if isinstance(condition, Tensor) else np.asarray(condition)
     cond = cond.astype(bool)
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
     if like is None:

@@ -27,12 +27,12 @@ class GradcheckError(AssertionError):
 
 
 def _as_float64_leaves(inputs: Sequence[Any]) -> list[Tensor]:
-    return [Tensor(np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64),
+    return [Tensor(np.array(x.array if isinstance(x, Tensor) else x, dtype=np.float64),
                    requires_grad=True) for x in inputs]
 
 
 def _scalar(out: Tensor, grad_output: np.ndarray | None) -> float:
-    data = out.data.astype(np.float64)
+    data = out.array.astype(np.float64)
     return float(data.sum() if grad_output is None else (data * grad_output).sum())
 
 
@@ -41,19 +41,19 @@ def numerical_grad(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6,
     """Central-difference gradient of ``sum(fn(*inputs) * grad_output)`` with respect
     to each input (``grad_output`` may be omitted when fn returns one number)."""
     leaves = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
-    if grad_output is None and fn(*leaves).data.size != 1:
+    if grad_output is None and fn(*leaves).array.size != 1:
         raise ValueError(f"numerical_grad: fn returned shape {fn(*leaves).shape}; pass "
                          "grad_output (an array of that shape) to pick a direction")
     results = []
     for x in leaves:
         g = np.zeros(x.shape)
         for idx in np.ndindex(x.shape):  # element by element, whatever the memory layout
-            old = x.data[idx]
-            x.data[idx] = old + eps
+            old = x.array[idx]
+            x.array[idx] = old + eps
             up = _scalar(fn(*leaves), grad_output)
-            x.data[idx] = old - eps
+            x.array[idx] = old - eps
             down = _scalar(fn(*leaves), grad_output)
-            x.data[idx] = old
+            x.array[idx] = old
             g[idx] = (up - down) / (2 * eps)
         results.append(g)
     return results
@@ -89,7 +89,7 @@ def gradcheck(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6, atol: 
         analytic = grad(out, leaves, grad_outputs=Tensor(grad_output), allow_unused=True)
     else:
         analytic = [None] * len(leaves)
-    analytic = [np.zeros(x.shape) if g is None else g.data for g, x in zip(analytic, leaves)]
+    analytic = [np.zeros(x.shape) if g is None else g.array for g, x in zip(analytic, leaves)]
     numeric = numerical_grad(fn, *[x.detach() for x in leaves], eps=eps, grad_output=grad_output)
     reports = []
     for k, (a, n) in enumerate(zip(analytic, numeric)):
@@ -115,7 +115,7 @@ def gradgradcheck(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6,
         xs = [x if x.requires_grad else x.detach().requires_grad_() for x in xs]
         out = fn(*xs)
         if not out.requires_grad:
-            return Tensor(np.zeros(sum(x.data.size for x in xs)))
+            return Tensor(np.zeros(sum(x.array.size for x in xs)))
         gs = grad(out, xs, grad_outputs=v, create_graph=True, allow_unused=True)
         return cat([(x * 0.0 if g is None else g).reshape(-1) for g, x in zip(gs, xs)])
 

@@ -33,7 +33,7 @@ def _inplace(self, op: Op, ufunc: np.ufunc, other: Any, symbol: str) -> Tensor:
         _check_recordable(self, symbol)
         return _become(self, apply(op, self, other_t), symbol)
     try:
-        ufunc(self.data, other_t.data, out=self.data)
+        ufunc(self.array, other_t.array, out=self.array)
     except ValueError as exc:
         raise ValueError(f"in-place {symbol}: cannot write a result of shapes "
                          f"{_shapes((self, other_t))} into the tensor of shape "
@@ -43,7 +43,7 @@ def _inplace(self, op: Op, ufunc: np.ufunc, other: Any, symbol: str) -> Tensor:
     return self
 
 def _check_writeable(self, symbol: str) -> None:
-    if not self.data.flags.writeable:
+    if not self.array.flags.writeable:
         raise ValueError(f"in-place {symbol}: this tensor (shape {self.shape}) is a "
                          "read-only broadcast view made by expand(); clone() it first")
 
@@ -77,12 +77,12 @@ def _become(self, result: Tensor, symbol: str) -> Tensor:
                          f"the tensor has shape {self.shape}; an in-place op cannot "
                          "change the shape")
     if result.grad_fn is not None:
-        result.grad_fn.keep_own_copy(self.data)  # e.g. c *= x needs the old c
+        result.grad_fn.keep_own_copy(self.array)  # e.g. c *= x needs the old c
     base = self
     if self._view:
         base, steps, _ = self._view
         result = apply(ops.PUT, base, result, index=_positions(base, steps))
-    base.data[...] = result.data
+    base.array[...] = result.array
     base._vc.n += 1
     base.grad_fn = result.grad_fn
     base.requires_grad = result.requires_grad
@@ -134,21 +134,21 @@ def fill_(self, value: Any) -> Tensor:
     """Every element set to value (a number or a one-element tensor); in a recorded
     graph the old values get gradient 0 and a tensor value the sum of g."""
     def plain() -> None:
-        self.data[...] = value.data if isinstance(value, Tensor) else value
+        self.array[...] = value.array if isinstance(value, Tensor) else value
     return _update(self, "fill_", lambda: self.where(_nowhere(self), value), plain, value)
 
 
 def zero_(self) -> Tensor:
     """Set every element to 0 in place (``w.grad.zero_()``)."""
     return _update(self, "zero_()", lambda: self.where(_nowhere(self), 0.0),
-                   lambda: self.data.fill(0))
+                   lambda: self.array.fill(0))
 
 
 def copy_(self, src: Any, non_blocking: bool = False) -> Tensor:
     """src's values (broadcast to this shape, cast to this dtype) written into self."""
     src_t = src if isinstance(src, Tensor) else _operand(np.asarray(src), self)
     try:
-        np.broadcast_to(src_t.data, self.shape)
+        np.broadcast_to(src_t.array, self.shape)
     except ValueError:
         raise ValueError(f"copy_: a source of shape {src_t.shape} does not broadcast to "
                          f"the tensor's shape {self.shape}") from None
@@ -158,23 +158,23 @@ def copy_(self, src: Any, non_blocking: bool = False) -> Tensor:
                           if self.dtype.kind == "f" else src_t)
 
     def plain() -> None:
-        np.copyto(self.data, src_t.data, casting="unsafe")
+        np.copyto(self.array, src_t.array, casting="unsafe")
     return _update(self, "copy_", recorded, plain, src_t)
 
 
 def masked_fill_(self, mask: Any, value: Any) -> Tensor:
     """value where mask (a boolean tensor or array, broadcast) is True."""
-    cond = np.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
+    cond = np.asarray(mask.array if isinstance(mask, Tensor) else mask, dtype=bool)
 
     def plain() -> None:
-        np.copyto(self.data, value.data if isinstance(value, Tensor) else value, where=cond,
+        np.copyto(self.array, value.array if isinstance(value, Tensor) else value, where=cond,
                   casting="unsafe")
     return _update(self, "masked_fill_", lambda: self.where(~cond, value), plain, value)
 
 
 def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     def plain() -> None:
-        np.clip(self.data, min, max, out=self.data)
+        np.clip(self.array, min, max, out=self.array)
     return _update(self, "clamp_", lambda: self.clamp(min, max), plain)
 
 
@@ -182,7 +182,7 @@ def _random_(self, draw: Any, symbol: str) -> Tensor:
     values = draw(self.shape).astype(self.dtype)
 
     def plain() -> None:
-        self.data[...] = values
+        self.array[...] = values
     return _update(self, symbol, lambda: self.where(_nowhere(self), values), plain)
 
 
@@ -208,21 +208,21 @@ def setitem(self, key: Any, value: Any) -> None:
         if value_t is NotImplemented:
             raise TypeError(f"item assignment: cannot assign a {type(value).__name__}")
         _check_recordable(self, "item assignment")
-        index = np.arange(self.data.size).reshape(self.shape)[key]
+        index = np.arange(self.array.size).reshape(self.shape)[key]
         extra = value_t.ndim - index.ndim  # leading 1s may be dropped, as NumPy
         if extra > 0 and all(n == 1 for n in value_t.shape[:extra]):
             value_t = value_t.reshape(value_t.shape[extra:])
         try:
-            np.broadcast_to(value_t.data, index.shape)
+            np.broadcast_to(value_t.array, index.shape)
         except ValueError:
             raise ValueError(f"item assignment: a value of shape {value_t.shape} does "
                              f"not fit the {index.shape} elements selected from shape "
                              f"{self.shape}") from None
         _become(self, apply(ops.PUT, self, value_t, index=index), "item assignment")
         return
-    value = value.data if isinstance(value, Tensor) else value
+    value = value.array if isinstance(value, Tensor) else value
     try:
-        self.data[key] = value
+        self.array[key] = value
     except ValueError as exc:
         raise ValueError(f"item assignment into shape {self.shape}: {exc}") from None
     _changed(self)
@@ -232,7 +232,7 @@ def setitem(self, key: Any, value: Any) -> None:
 def _positions(base: Tensor, steps: tuple) -> np.ndarray:
     """Where a view's elements sit in its base: the view ops replayed on the flat
     positions 0, 1, ... of the base (C order)."""
-    index = np.arange(base.data.size).reshape(base.shape)
+    index = np.arange(base.array.size).reshape(base.shape)
     for op, params in steps:
         index = op.forward(index, **params)
     return index

@@ -114,7 +114,7 @@ def _reduction(reduction: str, where: str) -> str:
 def _float_array(data: Any, name: str, where: str) -> np.ndarray:
     """User data (numbers, lists, ndarray, Tensor) as a float64 array, all finite."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     try:
         array = np.asarray(data, dtype=np.float64)
     except (TypeError, ValueError):
@@ -283,13 +283,13 @@ class _Regressor:
         return optimizer
 
     def _record(self, history: History) -> None:
-        history.w.append(self.w.data.copy())
-        history.b.append(self.b.data.copy())
+        history.w.append(self.w.array.copy())
+        history.b.append(self.b.array.copy())
 
     def _check_finite(self, loss: float, epoch: int, history: History,
                       optimizer: Optimizer) -> None:
         """Stop with a clear message once training has blown up."""
-        if math.isfinite(loss) and all(np.isfinite(p.data).all() for p in self.parameters()):
+        if math.isfinite(loss) and all(np.isfinite(p.array).all() for p in self.parameters()):
             return
         lr = optimizer.param_groups[0]["lr"]
         with no_grad():  # put back the parameters from the end of the last good epoch
@@ -386,7 +386,7 @@ class LinearRegressor(_Regressor):
         return x @ self.w + self.b  # ŷᵢ = Σⱼ Xᵢⱼ·wⱼ + b
 
     def _describe(self) -> str:
-        w = ", ".join(f"{v:.4f}" for v in self.w.data)
+        w = ", ".join(f"{v:.4f}" for v in self.w.array)
         return f"w=[{w}], b={self.b.item():.4f}"
 
     def __repr__(self) -> str:

@@ -98,7 +98,7 @@ def _is_array(x) -> bool:
 
 def value(x) -> np.ndarray:
     """The plain array of x (for masks and other constants: no derivative flows)."""
-    return x if _is_array(x) else x.data
+    return x if _is_array(x) else x.array
 
 
 def log(x):

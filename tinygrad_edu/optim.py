@@ -161,7 +161,7 @@ class Optimizer:
                 for p in group["params"]:
                     if p.grad is not None:
                         # the update is computed on plain arrays, then applied in place
-                        step = self._update(p, p.grad.data, group, self.state.setdefault(p, {}))
+                        step = self._update(p, p.grad.array, group, self.state.setdefault(p, {}))
                         p -= step  # in place: p stays the same leaf tensor
 
     def _update(self, p: Tensor, g: np.ndarray, group: dict, state: dict) -> np.ndarray:
@@ -206,7 +206,7 @@ class SGD(Optimizer):
 
     def _update(self, p: Tensor, g: np.ndarray, group: dict, state: dict) -> np.ndarray:
         if group["weight_decay"]:
-            g = g + group["weight_decay"] * p.data  # d(½·wd·p²)/dp = wd·p
+            g = g + group["weight_decay"] * p.array  # d(½·wd·p²)/dp = wd·p
         momentum = group["momentum"]
         if momentum:
             if "velocity" not in state:
@@ -247,7 +247,7 @@ class Adam(Optimizer):
     def _update(self, p: Tensor, g: np.ndarray, group: dict, state: dict) -> np.ndarray:
         beta1, beta2 = group["betas"]
         if group["weight_decay"]:
-            g = g + group["weight_decay"] * p.data
+            g = g + group["weight_decay"] * p.array
         if not state:
             state["step"] = 0
             state["mean"] = np.zeros_like(g)  # m

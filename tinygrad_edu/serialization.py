@@ -23,7 +23,7 @@ from .tensor import Tensor
 def _numeric_array(name: Any, value: Any) -> np.ndarray:
     if not isinstance(name, str):
         raise TypeError(f"save: keys must be strings, got {name!r}")
-    array = value.data if isinstance(value, Tensor) else value
+    array = value.array if isinstance(value, Tensor) else value
     if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
         raise TypeError(f"save: entry {name!r} is a {type(value).__name__}; only Tensors "
                         "and numeric ndarrays can be saved (arbitrary objects would need "

@@ -33,7 +33,7 @@ def _operand(x: Any, like: Tensor) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if type(x) is float or type(x) is int:  # the common case, first
-        dt = like.data.dtype
+        dt = like.array.dtype
         if dt.kind != "f" and (type(x) is float or dt.kind == "b"):
             dt = get_default_dtype() if type(x) is float else np.dtype(np.int64)
         return _constant(x, dt)
@@ -43,7 +43,7 @@ def _operand(x: Any, like: Tensor) -> Tensor:
         if x.dtype in FLOAT_DTYPES:
             return Tensor._wrap(x, None)
         if x.dtype.kind in "biuf":
-            return Tensor._wrap(x.astype(like.data.dtype), None)
+            return Tensor._wrap(x.astype(like.array.dtype), None)
     return NotImplemented
 
 
@@ -52,13 +52,13 @@ def _operands(a: Tensor, other: Any) -> tuple[Tensor, Any]:
     or boolean tensor meeting a floating one is cast to its dtype first, as PyTorch
     does (NumPy would make int64 with float32 a float64)."""
     b = _operand(other, a)
-    if b is NotImplemented or b.data.dtype is a.data.dtype:
+    if b is NotImplemented or b.array.dtype is a.array.dtype:
         return a, b
-    ka, kb = a.data.dtype.kind, b.data.dtype.kind
+    ka, kb = a.array.dtype.kind, b.array.dtype.kind
     if ka == "f" and kb != "f":
-        b = Tensor._wrap(b.data.astype(a.data.dtype), None)
+        b = Tensor._wrap(b.array.astype(a.array.dtype), None)
     elif kb == "f" and ka != "f":
-        a = Tensor._wrap(a.data.astype(b.data.dtype), None)
+        a = Tensor._wrap(a.array.astype(b.array.dtype), None)
     return a, b
 
 
@@ -90,14 +90,14 @@ def apply(op: Op, *inputs: Tensor, **params: Any) -> Tensor:
     if op.rule_params:  # params only the rules read are not for the forward
         forward_params = {k: v for k, v in params.items() if k not in op.rule_params}
     try:
-        out = op.forward(*[t.data for t in inputs], **forward_params)
+        out = op.forward(*[t.array for t in inputs], **forward_params)
     except ValueError as exc:
         raise ValueError(f"{op.name}: {exc} (input shapes {_shapes(inputs)})") from None
     except IndexError as exc:
         raise IndexError(f"{op.name}: {exc} (tensor shape {_shapes(inputs)})") from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)  # full reductions return NumPy scalars
-    if op.view and np.may_share_memory(out, inputs[0].data):
+    if op.view and np.may_share_memory(out, inputs[0].array):
         result = _make_view(op, inputs[0], out, params)
     else:
         version = Version()
@@ -145,7 +145,7 @@ def _make_view(op: Op, source: Tensor, out: np.ndarray, params: dict) -> Tensor:
 def _seed(out: Tensor, gradient: Any, where: str) -> Tensor:
     """The starting gradient dL/d(out): 1 for a one-element output."""
     if gradient is None:
-        if out.data.size != 1:
+        if out.array.size != 1:
             raise RuntimeError(
                 f"{where}: the output has shape {out.shape}, not one element, so the "
                 "gradient to start from is ambiguous. Reduce it to a scalar first "
@@ -172,7 +172,7 @@ def run_backward(outputs: Sequence[Tensor], gradients: Sequence[Any],
                 "grad_fn, so there is nothing to differentiate. Create the parameters with "
                 "requires_grad=True, and do not compute the loss under no_grad().")
     seeds = [_seed(out, g, where) for out, g in zip(outputs, gradients)]
-    roots = [(out.grad_fn or out, seed if create_graph else seed.data)
+    roots = [(out.grad_fn or out, seed if create_graph else seed.array)
              for out, seed in zip(outputs, seeds)]
     if retain_graph is None:
         retain_graph = create_graph  # as PyTorch: a recorded backward keeps the graph
@@ -203,7 +203,7 @@ class Accumulate:
         elif self.create_graph or leaf.grad.requires_grad:
             leaf.grad = leaf.grad + g
         else:
-            np.add(leaf.grad.data, g, out=leaf.grad.data)
+            np.add(leaf.grad.array, g, out=leaf.grad.array)
             leaf.grad._vc.n += 1
 
 
@@ -217,7 +217,7 @@ class Tensor:
     tensor([4., 6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_name", "_vc", "_view",
+    __slots__ = ("array", "grad", "requires_grad", "grad_fn", "_name", "_vc", "_view",
                  "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
 
@@ -229,14 +229,14 @@ class Tensor:
         if all(type(n) is int or isinstance(n, np.integer) for n in data):
             array = np.zeros(data or (0,), dtype=dtype or get_default_dtype())  # sizes
         elif len(data) == 1:
-            source = data[0].data if isinstance(data[0], Tensor) else data[0]
+            source = data[0].array if isinstance(data[0], Tensor) else data[0]
             array = to_array(source, dtype, "Tensor()")
         else:
             raise TypeError(f"Tensor(): give one data argument (a list, an array ...) or "
                             f"integer sizes, got {len(data)} arguments")
         if dtype is None and array.dtype.kind != "f":
             array = array.astype(get_default_dtype())  # torch.Tensor(...) is always float
-        self.data: np.ndarray = array
+        self.array: np.ndarray = array  # the values (what .numpy() returns)
         self.grad: Tensor | None = None
         self.requires_grad = False
         self.grad_fn: Node | None = None
@@ -250,7 +250,7 @@ class Tensor:
               version: Version | None = None) -> Tensor:
         """Fast internal constructor: ``data`` is already a proper array."""
         t = object.__new__(cls)
-        t.data = data
+        t.array = data
         t.grad = None
         t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None
@@ -274,16 +274,28 @@ class Tensor:
             names.label(self.grad_fn, name)
 
     @property
+    def data(self) -> Tensor:
+        """The same values as a Tensor that records nothing (PyTorch's ``.data``): it
+        shares the memory, so ``p.data -= lr * p.grad`` updates ``p``, but not the
+        version counter, so autograd does not see such changes; ``detach()`` is the
+        safe form. ``t.data = other`` replaces the values (any shape)."""
+        return Tensor._wrap(self.array, None)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self.array = value.array if isinstance(value, Tensor) else to_array(value)
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self.array.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def is_leaf(self) -> bool:
@@ -297,31 +309,31 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""
-        return self.data
+        return self.array
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self.array if dtype is None else self.array.astype(dtype)
 
     def item(self) -> float:
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item(): only a tensor with one element can be converted to "
                              f"a Python number; this one has shape {self.shape}")
-        return self.data.item()
+        return self.array.item()
 
     def __float__(self) -> float:
         return float(self.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is "
                              "ambiguous; use .any() / .all() on .numpy(), or compare .item()")
-        return bool(self.data.item())
+        return bool(self.array.item())
 
     def __format__(self, spec: str) -> str:
-        return format(self.item(), spec) if self.data.size == 1 and spec else str(self)
+        return format(self.item(), spec) if self.array.size == 1 and spec else str(self)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, precision=4, separator=", ", prefix="tensor(")
+        body = np.array2string(self.array, precision=4, separator=", ", prefix="tensor(")
         extras = []
         if self.dtype not in (get_default_dtype(), np.dtype(np.int64), np.dtype(np.bool_)):
             extras.append(f"dtype={self.dtype}")  # as PyTorch: not for the defaults
@@ -349,7 +361,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data (shared) cut off from the graph: a leaf with no grad."""
-        t = Tensor._wrap(self.data, None)
+        t = Tensor._wrap(self.array, None)
         t._vc = self._vc
         return t
 
@@ -358,10 +370,10 @@ class Tensor:
             raise RuntimeError(
                 f"requires_grad_(False) on a non-leaf tensor (made by {self.grad_fn!r}); "
                 "use .detach() to get a tensor without history")
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self.array.dtype.kind != "f":
             raise RuntimeError(
                 f"only Tensors of floating point dtype can require gradients (this one is "
-                f"{self.data.dtype}); convert it first, e.g. x.float() or x.double()")
+                f"{self.array.dtype}); convert it first, e.g. x.float() or x.double()")
         self.requires_grad = bool(requires_grad)
         return self
 

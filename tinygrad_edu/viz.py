@@ -151,13 +151,13 @@ def _box_lines(g: _Graph, k: int, show_values: bool, show_grads: bool) -> list[s
                                                  for i, shape in consts))
         if k == 0:  # the output itself: we hold its tensor, so we know its value
             name = g.root.name or "output"
-            lines.append(f"{name} = {_short(g.root.data)}" if show_values else name)
+            lines.append(f"{name} = {_short(g.root.array)}" if show_values else name)
         return lines
     lines = [_leaf_title(v), f"shape {v.shape}"]
     if show_values:
-        lines.append(f"value {_short(v.data)}")
+        lines.append(f"value {_short(v.array)}")
     if show_grads and v.requires_grad:
-        lines.append("grad " + ("None" if v.grad is None else _short(v.grad.data)))
+        lines.append("grad " + ("None" if v.grad is None else _short(v.grad.array)))
     return lines
 
 
@@ -202,7 +202,7 @@ def _tree_line(g: _Graph, k: int, show_values: bool, show_grads: bool) -> str:
         text = f"[{k + 1}] {v.name}  {made}{v.op.name} → {g.out_shape(k)}"
         if k == 0:
             name = g.root.name or "output"
-            text += f"  ({name} = {_short(g.root.data)})" if show_values else f"  ({name})"
+            text += f"  ({name} = {_short(g.root.array)})" if show_values else f"  ({name})"
         return text
     lines = _box_lines(g, k, show_values, show_grads)
     title = lines[0] if lines[0] == _kind(v) else f"{lines[0]} ({_kind(v)})"

@@ -117,7 +117,8 @@ def quad_mygrad(d: QuadData, peers: Peers) -> Trial:
             b.data -= lr * b.grad
         loss = loss.item()
         seconds = perf_counter() - t0
-        return seconds / steps, np.concatenate([w.data.ravel(), b.data.ravel(), [loss]]), None
+        result = [np.asarray(w.data).ravel(), np.asarray(b.data).ravel(), [loss]]
+        return seconds / steps, np.concatenate(result), None
     return trial
 
 

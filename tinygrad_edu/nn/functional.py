@@ -110,7 +110,7 @@ def _class_indices(target: Any, logits: Tensor) -> np.ndarray:
     """
     where = "cross_entropy"
     if isinstance(target, Tensor):
-        array = target.data
+        array = target.array
     elif isinstance(target, (list, tuple, int, np.integer, np.ndarray)):
         array = np.asarray(target)
     else:
