@@ -397,3 +397,14 @@ def test_data_is_a_tensor_sharing_memory_that_autograd_does_not_watch():
     y.sum().backward()
     w.data = tg.tensor([5.0, 6.0, 7.0])
     assert w.shape == (3,)
+
+
+def test_every_function_form_is_a_tensor_method():
+    """The one list of function forms: each name must be a method, and the function
+    must give what the method gives."""
+    missing = [name for name in tg.FUNCTION_FORMS if not hasattr(tg.Tensor, name)]
+    assert not missing
+    x = tg.tensor([[1.0, -2.0], [3.0, 0.5]])
+    assert tg.sum(x, dim=1).tolist() == x.sum(dim=1).tolist()
+    assert tg.clamp(input=x, min=0.0).tolist() == x.clamp(min=0.0).tolist()
+    assert tg.mul(x, other=2.0).tolist() == (x * 2.0).tolist()

@@ -92,68 +92,9 @@ ByteTensor = _legacy(_np.uint8, "ByteTensor")
 BoolTensor = _legacy(_np.bool_, "BoolTensor")
 
 
-# Function forms of the Tensor methods, for code written as torch.exp(x) etc.
-def exp(x: Tensor) -> Tensor:
-    return as_tensor(x).exp()
-
-
-def log(x: Tensor) -> Tensor:
-    return as_tensor(x).log()
-
-
-def sqrt(x: Tensor) -> Tensor:
-    return as_tensor(x).sqrt()
-
-
-def abs(x: Tensor) -> Tensor:  # noqa: A001
-    return as_tensor(x).abs()
-
-
-def sum(x: Tensor, *args, **kwargs) -> Tensor:  # noqa: A001
-    return as_tensor(x).sum(*args, **kwargs)
-
-
-def mean(x: Tensor, *args, **kwargs) -> Tensor:
-    return as_tensor(x).mean(*args, **kwargs)
-
-
-def matmul(a: Tensor, b: Tensor) -> Tensor:
-    return as_tensor(a).matmul(b)
-
-
-def mm(a: Tensor, b: Tensor) -> Tensor:
-    return as_tensor(a).mm(b)
-
-
-def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    return as_tensor(x).unsqueeze(dim)
-
-
-def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
-    return as_tensor(x).squeeze(dim)
-
-
-def reshape(x: Tensor, *shape) -> Tensor:
-    return as_tensor(x).reshape(*shape)
-
-
-def transpose(x: Tensor, *axes) -> Tensor:
-    return as_tensor(x).transpose(*axes)
-
-
-def clip(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
-    return as_tensor(x).clip(min, max)
-
-
-clamp = clip
-
-
-def logsumexp(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    return as_tensor(x).logsumexp(dim, keepdim)
-
-
-# Function forms of the everyday ops (torch.sin(x), torch.cumsum(x, 0) ...), made from one
-# list: each calls the Tensor method of the same name on its first argument.
+# Function forms of the Tensor methods (torch.exp(x), torch.sum(x, dim=1), torch.max(a, b),
+# torch.add(input=x, other=y) ...), made from one list: each calls the Tensor method of the
+# same name on its first argument, with the same keywords.
 def _function_form(name: str):
     def function(input, *args, **kwargs):  # noqa: A002 - PyTorch's parameter name
         return getattr(as_tensor(input), name)(*args, **kwargs)
@@ -162,12 +103,24 @@ def _function_form(name: str):
     return function
 
 
-_EVERYDAY_FUNCTIONS = (
-    "sin", "cos", "tan", "log2", "log10", "log1p", "expm1", "square", "rsqrt",
-    "reciprocal", "sign", "floor", "ceil", "round", "clamp_min", "clamp_max", "prod",
-    "cumsum", "norm", "var", "std", "outer", "dot", "gather", "index_select", "masked_fill",
-    "flatten", "unflatten", "split", "chunk", "flip", "tril", "triu", "t", "swapaxes",
-    "swapdims",
+FUNCTION_FORMS = (
+    # arithmetic and elementwise
+    "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos", "tan",
+    "log2", "log10", "log1p", "expm1", "square", "rsqrt", "reciprocal", "sign", "floor", "ceil",
+    "round", "clip", "clamp", "clamp_min", "clamp_max", "masked_fill",
+    # comparisons and logic
+    "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal",
+    "not_equal", "equal", "allclose", "isclose", "logical_and", "logical_or", "logical_not",
+    "any", "all",
+    # reductions
+    "sum", "mean", "prod", "cumsum", "norm", "var", "std", "max", "min", "amax", "amin",
+    "argmax", "argmin", "logsumexp",
+    # linear algebra
+    "matmul", "mm", "dot", "outer",
+    # shapes and indexing
+    "reshape", "flatten", "unflatten", "squeeze", "unsqueeze", "transpose", "permute",
+    "swapaxes", "swapdims", "t", "split", "chunk", "flip", "tril", "triu", "gather",
+    "index_select", "numel", "clone", "detach",
 )
-for _name in _EVERYDAY_FUNCTIONS:
+for _name in FUNCTION_FORMS:
     globals()[_name] = _function_form(_name)

@@ -26,6 +26,13 @@ from .tensor import Tensor, _operand, _shapes, apply
 Axis = int | Sequence[int] | None
 
 
+def _shape_of(size: tuple) -> tuple[int, ...]:
+    """Sizes given as ints or as one tuple/list (PyTorch accepts both)."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    return tuple(int(n) for n in size)
+
+
 class MinMax(NamedTuple):
     """What ``max(dim)`` and ``min(dim)`` return, as PyTorch's ``torch.return_types``."""
 
@@ -235,6 +242,47 @@ class TensorMethods:
     def cpu(self) -> Tensor:
         """The tensor itself: it is on the CPU already."""
         return self
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+        """Always an error naming the device: this engine runs on the CPU only."""
+        check_device("cuda" if device is None else device if isinstance(device, str)
+                     else f"cuda:{device}" if isinstance(device, int) else device, "cuda")
+        return self
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def contiguous(self) -> Tensor:
+        """The tensor itself (NumPy copies where a layout needs it, so a PyTorch program's
+        .contiguous() before .view() has nothing to do here)."""
+        return self
+
+    def is_contiguous(self) -> bool:
+        return bool(self.array.flags.c_contiguous)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        """zeros of ``size`` with this tensor's dtype (PyTorch's new_zeros; new_ones,
+        new_full, new_empty and new_tensor alike)."""
+        return self._new(np.zeros(_shape_of(size)), dtype, requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        return self._new(np.ones(_shape_of(size)), dtype, requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        return self._new(np.full(_shape_of((size,)), fill_value), dtype, requires_grad)
+
+    def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        return self._new(to_array(data.array if isinstance(data, Tensor) else data,
+                                  None, "new_tensor"), dtype, requires_grad)
+
+    def _new(self, array: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
+        dt = self.dtype if dtype is None else check_dtype(dtype, "new_*")
+        return Tensor._wrap(array.astype(dt), None).requires_grad_(requires_grad)
 
     def float(self) -> Tensor:
         return self.astype(np.float32)

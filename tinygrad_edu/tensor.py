@@ -433,6 +433,11 @@ class Tensor:
     def __pos__(self) -> Tensor:
         return self
 
+    def neg(self) -> Tensor:
+        return -self
+
+    negative = neg
+
     def pow(self, exponent: Any) -> Tensor:
         return self ** exponent
 

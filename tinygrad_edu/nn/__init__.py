@@ -165,6 +165,35 @@ class Module:
         fn(self)
         return self
 
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """PyTorch's ``model.to(device)`` / ``model.to(dtype)``: the device must be the
+        CPU; a floating dtype converts every parameter (and its .grad) in place, so
+        an optimizer made before still holds the same Parameter objects. Returns self."""
+        for p in self.parameters():
+            converted = p.to(*args, **kwargs)  # checks the device, as Tensor.to
+            if converted is not p and converted.dtype != p.dtype:
+                if converted.dtype.kind != "f":
+                    raise TypeError(f"Module.to: parameters must stay floating, not "
+                                    f"{converted.dtype}")
+                p.array = converted.array
+                if p.grad is not None:
+                    p.grad = p.grad.to(converted.dtype)
+        return self
+
+    def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        """An error naming the device: this engine runs on the CPU only."""
+        Tensor.cuda(Tensor(0), device)
+        return self
+
+    def float(self) -> Module:
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        return self.to(np.float64)
+
     # --- saving and loading --------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Tensor]:
