@@ -37,7 +37,9 @@ def _operand(x: Any, like: Tensor) -> Tensor:
         if dt.kind != "f" and (type(x) is float or dt.kind == "b"):
             dt = get_default_dtype() if type(x) is float else np.dtype(np.int64)
         return _constant(x, dt)
-    if isinstance(x, (numbers.Real, np.bool_)) and not isinstance(x, np.ndarray):
+    if isinstance(x, (bool, np.bool_)):  # True + int tensor is int, as PyTorch
+        return _constant(bool(x), like.array.dtype)
+    if isinstance(x, numbers.Real) and not isinstance(x, np.ndarray):
         return _operand(x.item() if isinstance(x, np.generic) else float(x), like)
     if isinstance(x, np.ndarray):
         if x.dtype in FLOAT_DTYPES:
