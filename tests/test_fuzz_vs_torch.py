@@ -809,6 +809,15 @@ TABLE: list[Entry] = [
     E("maximum", 2, lambda M, a, b: M.maximum(a, b), draw=BC, jump=APART),
     E("minimum", 2, lambda M, a, b: M.minimum(a, b), draw=BC, jump=APART),
     E("where_gt", 2, lambda M, a, b: M.where(a > b, a, b), draw=BC, smooth=True, jump=APART),
+    # integer and boolean tensors in the middle of a float program (the data model)
+    E("bool_mul", 1, lambda M, a: a * (a > 0), jump=AT0),
+    E("bool_to", 1, lambda M, a: (a > 0).to(a.dtype) * a + (a < 0).long(), jump=AT0),
+    E("eq_select", 2, lambda M, a, b: M.where(a == b, a, b * 2.0), draw=BC, jump=APART),
+    E("long_add", 1, lambda M, a: a + (a * 3.0).long(), jump=lambda x, p: bool(
+        np.abs(3.0 * x[0] - np.round(3.0 * x[0])).min() > 1e-3) if x[0].size else True),
+    E("argmax_pick", 1, lambda M, a: a.flatten()[a.flatten().argmax()] * 1.0,
+      draw=ND(1), jump=TIES),
+    E("count_true", 1, lambda M, a: a * (a > 0).sum().to(a.dtype), jump=AT0),
     E("where_lt3", 3, lambda M, a, b, c: M.where(a < b, c, a * 2.0), draw=BC, smooth=True,
       jump=APART),
     E("where_s", 2, lambda M, a, b, c: M.where(a >= c, b, c), draw=with_(BC, scalar(SC0)),
