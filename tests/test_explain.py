@@ -60,7 +60,7 @@ def test_same_gradients_as_backward_on_a_twin_graph():
 def test_one_step_per_op_in_backward_order_with_the_rules_of_ops_py():
     loss, _w, _b = quadratic()
     record = explain_backward(loss)
-    assert [s.node.name for s in record.steps] == [
+    assert [s.node.name() for s in record.steps] == [
         "SumBackward", "MulBackward", "PowBackward", "SubBackward", "AddBackward", "MulBackward"]
     sent = [(r.step, r.input, r.to, r.rule) for r in record.rows if r.sent is not None]
     assert sent == [
@@ -215,7 +215,7 @@ def test_step_numbers_are_the_numbers_of_the_text_tree_and_the_picture():
     out = (shared * shared.tanh() + a).sum()
     numbered = dict(re.findall(r"\[(\d+)\] (\w+)", to_text(out)))
     record = explain_backward(out)
-    assert {str(k): s.node.name for k, s in enumerate(record.steps, start=1)} == numbered
+    assert {str(k): s.node.name() for k, s in enumerate(record.steps, start=1)} == numbered
 
 
 def test_named_intermediate_appears_in_the_table():

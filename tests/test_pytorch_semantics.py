@@ -86,7 +86,7 @@ def test_inplace_on_a_matmul_result_with_a_1d_operand():
     a, v = leaf([[1.0, 2.0], [3.0, 4.0]]), leaf([1.0, -1.0])
     y = a @ v
     y += 0.25
-    assert y.grad_fn.name == "AddBackward"  # no view in between, as in PyTorch
+    assert y.grad_fn.name() == "AddBackward"  # no view in between, as in PyTorch
     (y * y).sum().backward()
     np.testing.assert_allclose(y.numpy(), [-0.75, -0.75])
     np.testing.assert_allclose(a.grad.numpy(), [[-1.5, 1.5], [-1.5, 1.5]])
@@ -108,7 +108,7 @@ def test_inplace_through_a_view_updates_the_base_and_its_other_views():
     v = c[0]
     w = c.view(12)
     v.mul_(2)
-    assert c.grad_fn.name == "PutBackward"
+    assert c.grad_fn.name() == "PutBackward"
     (w * tg.arange(12.0)).sum().backward()
     np.testing.assert_array_equal(b.grad.numpy(), [[0, 2, 4, 6], [4, 5, 6, 7], [8, 9, 10, 11]])
 

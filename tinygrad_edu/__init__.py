@@ -8,7 +8,7 @@ then ``functions.py`` (everything else a Tensor does, composed of ops) as needed
 import numpy as _np
 
 # first: functions.py and inplace.py join the rest of Tensor's methods to the class
-from . import functions, inplace  # isort: skip
+from . import functions, hooks, inplace  # isort: skip
 from . import autograd, backends, cuda, data, engine, explain, models, nn, ops, optim, viz
 from .anomaly import AnomalyError, detect_anomaly, set_detect_anomaly
 from .convert import get_default_dtype, set_default_dtype
@@ -52,6 +52,10 @@ from .tensor import Tensor
 from .viz import draw_graph, graph_stats, to_dot, to_text
 
 __version__ = "0.1.0"
+
+# torch.autograd.gradcheck / gradgradcheck are ours (gradcheck.py builds on autograd.grad,
+# so autograd.py cannot import it itself)
+autograd.gradcheck, autograd.gradgradcheck = gradcheck, gradgradcheck
 
 # dtypes, with PyTorch's names (they are NumPy's dtypes: t.dtype == tinygrad_edu.long)
 float32 = _np.float32

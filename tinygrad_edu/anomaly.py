@@ -74,7 +74,7 @@ class AnomalyObserver(Observer):
         if _nonfinite(value(gi)) and not _nonfinite(value(g)):
             site = _created_at.get(node, UNKNOWN_SITE)
             raise AnomalyError(
-                f"{node.name} produced {_count_bad(value(gi))} in the gradient of input {i} "
+                f"{node.name()} produced {_count_bad(value(gi))} in the gradient of input {i} "
                 f"(shape {node.shapes[i]}) from a finite upstream gradient (backward pass), "
                 f"by the rule {rule.text!r}. The op was created at\n  {site}")
 

@@ -13,13 +13,34 @@ from typing import Any
 import numpy as np
 
 from .anomaly import AnomalyError, detect_anomaly, set_detect_anomaly
-from .engine import Node, broadcast_axes, sum_to, toposort
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .tensor import Tensor, run_backward
+from .engine import AccumulateGrad, Node, broadcast_axes, sum_to, toposort
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .tensor import Accumulate, Tensor, run_backward
 
-__all__ = ["AnomalyError", "Collect", "Node", "broadcast_axes", "detect_anomaly",
-           "enable_grad", "grad", "is_grad_enabled", "no_grad", "set_detect_anomaly",
-           "set_grad_enabled", "sum_to", "toposort"]
+__all__ = ["AccumulateGrad", "AnomalyError", "Collect", "Node", "Variable", "backward",
+           "broadcast_axes", "detect_anomaly", "enable_grad", "grad", "inference_mode",
+           "is_grad_enabled", "no_grad", "set_detect_anomaly", "set_grad_enabled", "sum_to",
+           "toposort"]
+
+
+def Variable(data: Any, requires_grad: bool = False,  # noqa: N802 - PyTorch's name
+             volatile: bool = False) -> Tensor:
+    """PyTorch's deprecated ``Variable(t, requires_grad=...)``: the tensor itself (with
+    requires_grad set), as PyTorch has returned Tensors since 0.4."""
+    t = data if isinstance(data, Tensor) else Tensor(data)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
+             retain_graph: bool | None = None, create_graph: bool = False) -> None:
+    """``torch.autograd.backward``: ``backward()`` of several outputs at once."""
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors] * len(tensors)
+    run_backward(tensors, list(grad_tensors), retain_graph, create_graph,
+                 Accumulate(create_graph), "autograd.backward")
 
 
 class Collect:

@@ -122,12 +122,19 @@ class Node:
         """True once a backward (without retain_graph) dropped the saved values."""
         return self.saved is None
 
-    @property
     def name(self) -> str:
+        """'MulBackward' for the op mul (PyTorch's grad_fn.name())."""
         return "".join(part.capitalize() for part in self.op.name.split("_")) + "Backward"
 
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's shape of the graph: one (node, 0) per input, where node is the
+        input's Node, an AccumulateGrad for a leaf that requires grad, or None."""
+        return tuple((p if type(p) is Node else None if p is None else AccumulateGrad(p), 0)
+                     for p in self.parents)
+
     def __repr__(self) -> str:
-        return f"<{self.name}>"
+        return f"<{self.name()}>"
 
     def keep_own_copy(self, array: np.ndarray) -> None:
         """Replace saved references to ``array`` by a private copy: a recorded in-place
@@ -142,6 +149,21 @@ class Node:
         """Drop the saved values (after a backward without retain_graph)."""
         self.saved = None
         self.versions = ()
+
+
+class AccumulateGrad:
+    """What ``next_functions`` shows for a leaf: the step that adds into its .grad."""
+
+    next_functions: tuple = ()
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
 
 
 _SAVES: dict = {}  # (op, bitmask of inputs that need grad) -> names of values to keep
@@ -238,7 +260,7 @@ def check_usable(node: Node) -> None:
     """Raise if node's saved values were freed, or changed in place since saved."""
     if node.saved is None:
         raise RuntimeError(
-            f"{node.name}: trying to backward through the graph a second time, but its "
+            f"{node.name()}: trying to backward through the graph a second time, but its "
             "saved values were freed after the first backward. Pass retain_graph=True to "
             "the first .backward() (or grad()) call if you need to go through the same "
             "graph again.")
@@ -246,7 +268,7 @@ def check_usable(node: Node) -> None:
         if counter.n != n:
             what = "its result" if name == "out" else f"its input {name!r}"
             raise RuntimeError(
-                f"{node.name}: {what} (shape {node.saved[name].shape}) was changed by an "
+                f"{node.name()}: {what} (shape {node.saved[name].shape}) was changed by an "
                 f"in-place operation after it was used (version {n}, now {counter.n}); "
                 "backward needs the old value and would give a wrong gradient. Use an "
                 "out-of-place form (x = x + 1 instead of x += 1), or modify a .clone() instead.")

@@ -88,8 +88,8 @@ def _node_title(node: Node, step: int) -> str:
     (the loss at step 1 is named in the table's first line already)."""
     name = names.of(node)
     if name and step != 1:
-        return f"{node.name} ({node.op.name} → {name})"
-    return f"{node.name} ({node.op.name})"
+        return f"{node.name()} ({node.op.name} → {name})"
+    return f"{node.name()} ({node.op.name})"
 
 
 class BackwardRecord:
@@ -116,7 +116,9 @@ class BackwardRecord:
                                          f"constant {node.shapes[i]}", "", None, None, ()))
                     continue
                 if type(parent) is Node:
-                    to = f"#{step_of[parent]} {parent.name}" if parent in step_of else parent.name
+                    to = parent.name()
+                    if parent in step_of:
+                        to = f"#{step_of[parent]} {to}"
                     if names.of(parent):
                         to += f" ({names.of(parent)})"
                 else:

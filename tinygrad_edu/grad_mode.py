@@ -47,6 +47,15 @@ def no_grad(fn: Callable | None = None) -> Any:
     return GradMode(False)(fn) if fn is not None else GradMode(False)
 
 
+def inference_mode(mode: bool | Callable = True) -> Any:
+    """PyTorch's ``inference_mode``: here the same as ``no_grad`` (nothing is recorded;
+    PyTorch also forbids using its results in a later recorded graph). A block or a
+    decorator; ``inference_mode(False)`` records as usual."""
+    if callable(mode):
+        return GradMode(False)(mode)
+    return GradMode(not mode)
+
+
 def enable_grad(fn: Callable | None = None) -> Any:
     """Turns recording back on inside a ``no_grad`` block (or as a decorator)."""
     return GradMode(True)(fn) if fn is not None else GradMode(True)

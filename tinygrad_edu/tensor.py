@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import numbers
+import warnings
 import weakref
 from collections.abc import Sequence
 from typing import Any
@@ -199,14 +200,15 @@ class Accumulate:
 
     def leaf(self, leaf: Tensor, g: Any) -> None:
         """leaf.grad += g, as PyTorch: in place into the existing .grad when possible."""
-        if leaf.grad is None:
+        grad = leaf._grad
+        if grad is None:
             # a fresh array the leaf owns: g may be shared with other leaves or be a view
-            leaf.grad = g * 1.0 if self.create_graph else Tensor._wrap(np.array(g), None)
-        elif self.create_graph or leaf.grad.requires_grad:
-            leaf.grad = leaf.grad + g
+            leaf._grad = g * 1.0 if self.create_graph else Tensor._wrap(np.array(g), None)
+        elif self.create_graph or grad.requires_grad:
+            leaf._grad = grad + g
         else:
-            np.add(leaf.grad.array, g, out=leaf.grad.array)
-            leaf.grad._vc.n += 1
+            np.add(grad.array, g, out=grad.array)
+            grad._vc.n += 1
 
 
 class Tensor:
@@ -219,7 +221,7 @@ class Tensor:
     tensor([4., 6.])
     """
 
-    __slots__ = ("array", "grad", "requires_grad", "grad_fn", "_name", "_vc", "_view",
+    __slots__ = ("array", "_grad", "_retains", "requires_grad", "grad_fn", "_name", "_vc", "_view",
                  "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
 
@@ -239,7 +241,7 @@ class Tensor:
         if dtype is None and array.dtype.kind != "f":
             array = array.astype(get_default_dtype())  # torch.Tensor(...) is always float
         self.array: np.ndarray = array  # the values (what .numpy() returns)
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self.requires_grad = False
         self.grad_fn: Node | None = None
         self.name = name
@@ -253,7 +255,7 @@ class Tensor:
         """Fast internal constructor: ``data`` is already a proper array."""
         t = object.__new__(cls)
         t.array = data
-        t.grad = None
+        t._grad = None
         t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None
         t._name = None
@@ -274,6 +276,32 @@ class Tensor:
         self._name = name
         if self.grad_fn is not None:
             names.label(self.grad_fn, name)
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient that backward() accumulated (None until then). Read on a
+        non-leaf that does not retain it, it warns as PyTorch does: backward fills only
+        leaves, unless ``retain_grad()`` was called."""
+        if self._grad is None and self.grad_fn is not None and \
+                not getattr(self, "_retains", False):
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being "
+                "accessed. Its .grad attribute won't be populated during backward(). If "
+                "you want the gradient of a non-leaf tensor, call .retain_grad() on it "
+                "before backward() (or use autograd.grad); if you meant a leaf, access the "
+                "leaf tensor instead.", UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad must be a Tensor or None, got "
+                                f"{type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has shape {value.shape}, but the tensor "
+                                   f"has shape {self.shape}")
+        self._grad = value
 
     @property
     def data(self) -> Tensor:

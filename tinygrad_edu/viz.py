@@ -144,7 +144,7 @@ def _box_lines(g: _Graph, k: int, show_values: bool, show_grads: bool) -> list[s
     if type(v) is Node:
         name = names.of(v)
         made = f"{name} = " if name and k != 0 else ""  # the root: below
-        lines = [f"[{k + 1}] {v.name}", f"{made}{v.op.name} → {g.out_shape(k)}"]
+        lines = [f"[{k + 1}] {v.name()}", f"{made}{v.op.name} → {g.out_shape(k)}"]
         consts = g.constants.get(k, [])
         if consts:
             lines.append("constant " + ", ".join(f"{v.op.input_name(i)} {shape}"
@@ -199,7 +199,7 @@ def _tree_line(g: _Graph, k: int, show_values: bool, show_grads: bool) -> str:
     if type(v) is Node:
         name = names.of(v)
         made = f"{name} = " if name and k != 0 else ""  # the root: below
-        text = f"[{k + 1}] {v.name}  {made}{v.op.name} → {g.out_shape(k)}"
+        text = f"[{k + 1}] {v.name()}  {made}{v.op.name} → {g.out_shape(k)}"
         if k == 0:
             name = g.root.name or "output"
             text += f"  ({name} = {_short(g.root.array)})" if show_values else f"  ({name})"
