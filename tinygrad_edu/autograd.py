@@ -14,10 +14,12 @@ import numpy as np
 
 from .anomaly import AnomalyError, detect_anomaly, set_detect_anomaly
 from .engine import AccumulateGrad, Node, broadcast_axes, sum_to, toposort
+from .function import Function, FunctionCtx
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .tensor import Accumulate, Tensor, run_backward
 
-__all__ = ["AccumulateGrad", "AnomalyError", "Collect", "Node", "Variable", "backward",
+__all__ = ["AccumulateGrad", "AnomalyError", "Collect", "Function", "FunctionCtx", "Node",
+           "Variable", "backward",
            "broadcast_axes", "detect_anomaly", "enable_grad", "grad", "inference_mode",
            "is_grad_enabled", "no_grad", "set_detect_anomaly", "set_grad_enabled", "sum_to",
            "toposort"]

@@ -124,7 +124,8 @@ class Node:
 
     def name(self) -> str:
         """'MulBackward' for the op mul (PyTorch's grad_fn.name())."""
-        return "".join(part.capitalize() for part in self.op.name.split("_")) + "Backward"
+        return "".join(part[:1].upper() + part[1:] for part in self.op.name.split("_")) + \
+            "Backward"
 
     @property
     def next_functions(self) -> tuple:
