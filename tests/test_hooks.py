@@ -135,3 +135,30 @@ def test_variable_and_inference_mode():
     with tg.autograd.inference_mode():
         assert not (v * 2).requires_grad
     assert tg.autograd.gradcheck is tg.gradcheck
+
+
+@pytest.mark.parametrize("M", LIBS, ids=lambda M: M.__name__)
+def test_module_hooks_in_order_and_removed(M):
+    layer = M.nn.Linear(3, 2).double()
+    with M.no_grad():
+        layer.weight.copy_(M.tensor(np.arange(6.0).reshape(2, 3)))
+        layer.bias.fill_(0.5)
+    log = []
+    handles = [
+        layer.register_forward_pre_hook(lambda mod, args: log.append("pre")),
+        layer.register_forward_hook(lambda mod, args, out: log.append("forward")),
+        layer.register_full_backward_hook(
+            lambda mod, gi, go: log.append(("backward", gi[0].tolist(), go[0].tolist()))),
+    ]
+    x = M.tensor([[1.0, 2.0, 3.0]], dtype=M.float64, requires_grad=True)
+    (layer(x) * M.tensor([[1.0, 2.0]], dtype=M.float64)).sum().backward()
+    for handle in handles:
+        handle.remove()
+    layer(x).sum().backward()
+    assert log == ["pre", "forward", ("backward", [[6.0, 9.0, 12.0]], [[1.0, 2.0]])]
+
+
+def test_a_forward_hook_can_replace_the_output():
+    layer = tg.nn.Linear(2, 2)
+    layer.register_forward_hook(lambda mod, args, out: out * 0)
+    assert layer(tg.ones(1, 2)).tolist() == [[0.0, 0.0]]

@@ -56,6 +56,62 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
+class HookHandle:
+    """What the register_*_hook methods return: ``remove()`` takes the hook away."""
+
+    _next = 0
+
+    def __init__(self, table: dict) -> None:
+        self.table = table
+        HookHandle._next += 1
+        self.id = HookHandle._next
+
+    def remove(self) -> None:
+        self.table.pop(self.id, None)
+
+
+class _BackwardCall:
+    """One forward's full backward hooks: the output's gradient arrives first in the
+    reverse pass, then the inputs' (through identity nodes put in front of them, as
+    PyTorch does); the hooks are called when all have arrived."""
+
+    def __init__(self, module: Module, hooks: dict, args: tuple) -> None:
+        self.module, self.hooks = module, hooks
+        self.grad_input: list = [None] * len(args)
+        self.pending = {k for k, a in enumerate(args)
+                        if isinstance(a, Tensor) and a.requires_grad}
+        self.grad_output: tuple | None = None
+
+    def watch_inputs(self, args: tuple) -> tuple:
+        watched = list(args)
+        for k in self.pending:
+            watched[k] = args[k] * 1.0
+            watched[k].register_hook(lambda g, k=k: self.input_arrived(k, g))
+        return tuple(watched)
+
+    def watch_output(self, out: Any) -> None:
+        outputs = out if isinstance(out, tuple) else (out,)
+        first = next((o for o in outputs if isinstance(o, Tensor) and o.requires_grad), None)
+        if first is not None:  # the others' gradients are not reported here
+            first.register_hook(lambda g: self.output_arrived(
+                tuple(g if o is first else None for o in outputs)))
+
+    def output_arrived(self, grad_output: tuple) -> None:
+        self.grad_output = grad_output
+        self.call_when_ready()
+
+    def input_arrived(self, k: int, g: Tensor) -> None:
+        self.grad_input[k] = g
+        self.pending.discard(k)
+        self.call_when_ready()
+
+    def call_when_ready(self) -> None:
+        if self.grad_output is not None and not self.pending:
+            for hook in list(self.hooks.values()):
+                hook(self.module, tuple(self.grad_input), self.grad_output)
+            self.grad_output = None  # once per backward of this forward
+
+
 class Module:
     """Base class of every layer and model: subclass it, set the parts as attributes in
     ``__init__`` (after ``super().__init__()``), and write ``forward``.
@@ -81,7 +137,47 @@ class Module:
                                   "forward(self, ...) to say what calling the module does")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        hooks = self.__dict__.get("_hooks")
+        if not hooks:
+            return self.forward(*args, **kwargs)
+        for hook in list(hooks["forward_pre"].values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        backward = _BackwardCall(self, hooks["backward"], args) if hooks["backward"] else None
+        if backward is not None:
+            args = backward.watch_inputs(args)
+        out = self.forward(*args, **kwargs)
+        for hook in list(hooks["forward"].values()):
+            result = hook(self, args, out)
+            if result is not None:
+                out = result
+        if backward is not None:
+            backward.watch_output(out)
+        return out
+
+    # --- hooks ---------------------------------------------------------------------------
+
+    def _hook_table(self, kind: str, hook: Any) -> HookHandle:
+        hooks = self.__dict__.setdefault(
+            "_hooks", {"forward_pre": {}, "forward": {}, "backward": {}})
+        handle = HookHandle(hooks[kind])
+        hooks[kind][handle.id] = hook
+        return handle
+
+    def register_forward_pre_hook(self, hook: Any) -> HookHandle:
+        """``hook(module, args)`` before each forward; a returned value replaces args."""
+        return self._hook_table("forward_pre", hook)
+
+    def register_forward_hook(self, hook: Any) -> HookHandle:
+        """``hook(module, args, output)`` after each forward; a returned value replaces
+        the output."""
+        return self._hook_table("forward", hook)
+
+    def register_full_backward_hook(self, hook: Any) -> HookHandle:
+        """``hook(module, grad_input, grad_output)`` once the gradients with respect to
+        the module's tensor inputs are known (tuples; None for an input that needs none)."""
+        return self._hook_table("backward", hook)
 
     # --- finding the parts ---------------------------------------------------------------
 
