@@ -182,3 +182,21 @@ def test_function_forms_take_pytorchs_keywords():
     np.testing.assert_allclose(tg.add(t, t, alpha=2).numpy(), torch.add(p, p, alpha=2).numpy())
     np.testing.assert_allclose(tg.max(t, tg.zeros(2, 2)).numpy(),
                                torch.max(p, torch.zeros(2, 2)).numpy())
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: t.sort(), lambda t: t.sort(dim=0, descending=True), lambda t: t.topk(2),
+    lambda t: t.topk(1, dim=0, largest=False), lambda t: (t.argsort(dim=1), None)])
+def test_sort_and_topk_with_their_gradient(call):
+    data = np.array([[3.0, 1.0, 2.0, 5.0], [0.5, 4.0, -1.0, 2.5], [7.0, 6.0, 0.0, 1.5]])
+    t, p = tg.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    ours, theirs = call(t), call(p)
+    if ours[1] is None:  # argsort: indices only
+        np.testing.assert_array_equal(ours[0].numpy(), theirs[0].numpy())
+        return
+    np.testing.assert_array_equal(ours[0].numpy(), theirs[0].detach().numpy())
+    np.testing.assert_array_equal(ours[1].numpy(), theirs[1].numpy())
+    w = np.arange(ours[0].numel(), dtype=float).reshape(ours[0].shape) + 1
+    (ours[0] * tg.tensor(w)).sum().backward()
+    (theirs[0] * torch.tensor(w)).sum().backward()
+    np.testing.assert_array_equal(t.grad.numpy(), p.grad.numpy())

@@ -118,7 +118,7 @@ FUNCTION_FORMS = (
     "any", "all",
     # reductions
     "sum", "mean", "prod", "cumsum", "norm", "var", "std", "max", "min", "amax", "amin",
-    "argmax", "argmin", "logsumexp",
+    "argmax", "argmin", "logsumexp", "sort", "topk", "argsort",
     # linear algebra
     "matmul", "mm", "dot", "outer",
     # shapes and indexing

@@ -430,6 +430,33 @@ class TensorMethods:
             values, index = values.squeeze(d), np.squeeze(index, d)
         return MinMax(values, Tensor._wrap(index.astype(np.int64), None))
 
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        """(values, indices) sorted along dim, as PyTorch; the gradient goes back to
+        where each value came from. Ties keep their order (a stable sort)."""
+        return self._take_sorted(dim, descending, None, "sort")
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        """The k largest (or smallest) values along dim and their indices."""
+        n = self.shape[self._axes(dim, None, "topk")[0]] if self.ndim else 1
+        if not 0 <= k <= n:
+            raise ValueError(f"topk: k = {k} is out of range for a dim of size {n}")
+        return self._take_sorted(dim, largest, k, "topk")
+
+    def argsort(self, dim: int = -1, descending: bool = False) -> Tensor:
+        return self.sort(dim, descending).indices
+
+    def _take_sorted(self, dim: int, descending: bool, k: int | None, name: str) -> Any:
+        if self.ndim == 0:
+            return MinMax(self * 1, Tensor._wrap(np.zeros((), np.int64), None))
+        (d,) = self._axes(dim, None, name)
+        keys = -self.array if descending else self.array
+        index = np.argsort(keys, axis=d, kind="stable")
+        if k is not None:
+            index = np.take(index, np.arange(k), axis=d)
+        key = tuple(index if j == d else np.arange(n).reshape((-1,) + (1,) * (self.ndim - j - 1))
+                    for j, n in enumerate(index.shape))
+        return MinMax(self[key], Tensor._wrap(index.astype(np.int64), None))
+
     def amax(self, dim: Axis = None, keepdim: bool = False) -> Tensor:
         """The largest values over dim (all, or a tuple); ties share the gradient."""
         return apply(ops.MAX, self, axis=self._axes(dim, None, "amax"), keepdims=bool(keepdim))
