@@ -408,3 +408,10 @@ def test_every_function_form_is_a_tensor_method():
     assert tg.sum(x, dim=1).tolist() == x.sum(dim=1).tolist()
     assert tg.clamp(input=x, min=0.0).tolist() == x.clamp(min=0.0).tolist()
     assert tg.mul(x, other=2.0).tolist() == (x * 2.0).tolist()
+
+
+def test_descending_sort_of_unsigned_and_boolean_tensors():
+    """Negating uint8 wraps around and bool cannot be negated: sorted as int64 keys."""
+    values, indices = tg.tensor([3, 1, 2], dtype=tg.uint8).sort(descending=True)
+    assert values.tolist() == [3, 2, 1] and indices.tolist() == [0, 2, 1]
+    assert tg.tensor([False, True, True]).sort(descending=True).indices.tolist() == [1, 2, 0]

@@ -423,9 +423,7 @@ class TensorMethods:
             raise TypeError(f"{op.name}: give dim or axis=, not both")
         (d,) = self._axes(dim, None, op.name) or (0,)
         index = arg(self.array, axis=d, keepdims=True) if self.ndim else np.zeros((), int)
-        key = tuple(index if k == d else np.arange(n).reshape((-1,) + (1,) * (self.ndim - k - 1))
-                    for k, n in enumerate(self.shape))
-        values = self[key] if self.ndim else self * 1
+        values = self.gather(d, index) if self.ndim else self * 1
         if not keepdim and self.ndim:
             values, index = values.squeeze(d), np.squeeze(index, d)
         return MinMax(values, Tensor._wrap(index.astype(np.int64), None))
@@ -449,13 +447,11 @@ class TensorMethods:
         if self.ndim == 0:
             return MinMax(self * 1, Tensor._wrap(np.zeros((), np.int64), None))
         (d,) = self._axes(dim, None, name)
-        keys = -self.array if descending else self.array
-        index = np.argsort(keys, axis=d, kind="stable")
+        keys = self.array if self.dtype.kind in "fi" else self.array.astype(np.int64)
+        index = np.argsort(-keys if descending else keys, axis=d, kind="stable")
         if k is not None:
             index = np.take(index, np.arange(k), axis=d)
-        key = tuple(index if j == d else np.arange(n).reshape((-1,) + (1,) * (self.ndim - j - 1))
-                    for j, n in enumerate(index.shape))
-        return MinMax(self[key], Tensor._wrap(index.astype(np.int64), None))
+        return MinMax(self.gather(d, index), Tensor._wrap(index.astype(np.int64), None))
 
     def amax(self, dim: Axis = None, keepdim: bool = False) -> Tensor:
         """The largest values over dim (all, or a tuple); ties share the gradient."""
