@@ -415,3 +415,33 @@ def test_descending_sort_of_unsigned_and_boolean_tensors():
     values, indices = tg.tensor([3, 1, 2], dtype=tg.uint8).sort(descending=True)
     assert values.tolist() == [3, 2, 1] and indices.tolist() == [0, 2, 1]
     assert tg.tensor([False, True, True]).sort(descending=True).indices.tolist() == [1, 2, 0]
+
+
+def test_grad_assignment_is_checked():
+    x = leaf([1.0, 2.0])
+    x.grad = tg.ones(2)
+    with pytest.raises(RuntimeError, match="shape"):
+        x.grad = tg.ones(3)
+    with pytest.raises(TypeError, match="Tensor or None"):
+        x.grad = [1.0, 2.0]
+
+
+def test_new_tensors_like_this_one_and_cpu_only_devices():
+    x = tg.tensor([1.0, 2.0], dtype=tg.float32)
+    assert x.new_zeros(2, 3).shape == (2, 3) and x.new_zeros((2,)).dtype == tg.float32
+    assert x.new_full((2,), 7.0).tolist() == [7.0, 7.0] and x.new_tensor([1, 2]).dtype == tg.float32
+    assert x.new_ones(1, dtype=tg.int64).dtype == tg.int64 and x.contiguous() is x
+    assert not x.is_cuda
+    with pytest.raises(RuntimeError, match="cuda"):
+        x.cuda()
+
+
+def test_module_to_converts_parameters_in_place():
+    model = tg.nn.Linear(2, 3)
+    weight = model.weight
+    assert model.to("cpu").float() is model
+    assert model.weight is weight and weight.dtype == tg.float32
+    model.double()
+    assert weight.dtype == tg.float64
+    with pytest.raises(RuntimeError, match="cuda"):
+        model.to("cuda")

@@ -121,7 +121,7 @@ def _make_view(op: Op, source: Tensor, out: np.ndarray, params: dict) -> Tensor:
     """The result of a view op (reshape, permute, basic slicing ...) that shares memory
     with ``source``. It shares the version counter, and remembers its base (the tensor
     that owns the memory) and the view ops that lead from it, so that an in-place change
-    through either side can be recorded as PyTorch does (see ``_record_inplace``)."""
+    through either side can be recorded as PyTorch does (see ``_become`` in inplace.py)."""
     version = source._vc  # a view changes when its base changes, and back
     grad_fn = None
     if state.enabled:
