@@ -152,3 +152,93 @@ def test_non_differentiable_outputs_and_needs_input_grad():
 
     values, order = ArgSort.apply(tg.tensor([3.0, 1.0], requires_grad=True))
     assert values.requires_grad and not order.requires_grad and order.tolist() == [1, 0]
+
+
+def in_place_classes(M):
+    class AddOneInPlace(M.autograd.Function):
+        """y = x + 1 written into x (mark_dirty); backward reads the saved output."""
+        @staticmethod
+        def forward(ctx, x):
+            ctx.mark_dirty(x)
+            x.add_(1)
+            ctx.save_for_backward(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            (y,) = ctx.saved_tensors
+            return g * y
+
+    class Forgets(M.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.mark_dirty(x)
+            x.mul_(2)
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+    return AddOneInPlace, Forgets
+
+
+@pytest.mark.parametrize("M", LIBS, ids=lambda M: M.__name__)
+def test_dirty_inputs_take_the_functions_history(M):
+    AddOneInPlace, _ = in_place_classes(M)
+    w = M.tensor([1.0, 2.0, 3.0], dtype=M.float64, requires_grad=True)
+    h = w * 2
+    out = AddOneInPlace.apply(h)
+    assert out is h and h.grad_fn.name() == "AddOneInPlaceBackward"
+    assert h.tolist() == [3.0, 5.0, 7.0]
+    (out ** 2).sum().backward()  # d/dw of backward's g*y chain: 2y * y * 2
+    assert w.grad.tolist() == [36.0, 100.0, 196.0]
+
+
+@pytest.mark.parametrize("M", LIBS, ids=lambda M: M.__name__)
+def test_a_dirty_view_updates_its_base(M):
+    AddOneInPlace, _ = in_place_classes(M)
+    w = M.tensor([1.0, 2.0, 3.0, 4.0], dtype=M.float64, requires_grad=True)
+    h = w * 1
+    AddOneInPlace.apply(h[1:3])
+    assert h.tolist() == [1.0, 3.0, 4.0, 4.0]
+    (h * M.tensor([1.0, 2.0, 3.0, 4.0], dtype=M.float64)).sum().backward()
+    assert w.grad.tolist() == [1.0, 6.0, 12.0, 4.0]  # g * y inside the window
+
+
+@pytest.mark.parametrize("M", LIBS, ids=lambda M: M.__name__)
+def test_dirty_errors(M):
+    AddOneInPlace, Forgets = in_place_classes(M)
+    with pytest.raises(RuntimeError, match="leaf"):
+        AddOneInPlace.apply(M.tensor([1.0], requires_grad=True))
+    with pytest.raises(RuntimeError, match="dirty"):
+        Forgets.apply(M.tensor([1.0], requires_grad=True) * 1)
+
+
+@pytest.mark.parametrize("M", LIBS, ids=lambda M: M.__name__)
+def test_materialize_off_gives_none_only_where_no_gradient_arrived(M):
+    seen = []
+
+    class Two(M.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.set_materialize_grads(False)
+            return x * 2, x * 3
+
+        @staticmethod
+        def backward(ctx, a, b):
+            seen.append((a is None, b is None))
+            result = 0
+            if a is not None:
+                result = result + a * 2
+            if b is not None:
+                result = result + b * 3
+            return result
+
+    x = M.tensor([1.0, 2.0], dtype=M.float64, requires_grad=True)
+    a, _b = Two.apply(x)
+    assert a.grad_fn.name() == "TwoBackward"
+    (a * 0).sum().backward()  # a zero gradient did arrive: a tensor, not None
+    _a, b = Two.apply(x)
+    b.sum().backward()
+    assert seen == [(False, True), (True, False)]
+    assert x.grad.tolist() == [3.0, 3.0]

@@ -29,6 +29,7 @@ import numpy as np
 from . import ops
 from .engine import Version, record, state
 from .grad_mode import no_grad
+from .inplace import _become, _check_recordable
 from .ops import Op, Rule
 from .tensor import Tensor, apply
 
@@ -41,8 +42,10 @@ class FunctionCtx:
         self.needs_input_grad = needs_input_grad
         self._saved: tuple = ()
         self._non_differentiable: list = []
+        self._dirty: list = []
         self.materialize_grads = True
         self._memo: tuple | None = None  # (g, grads) of the current pass
+        self._arrived: set[int] = set()  # outputs that received a gradient in this pass
 
     def save_for_backward(self, *tensors: Tensor | None) -> None:
         """Keep tensors for backward; an in-place change afterwards makes it raise."""
@@ -62,6 +65,11 @@ class FunctionCtx:
         """These outputs get no gradient (they are returned without history)."""
         self._non_differentiable.extend(outputs)
 
+    def mark_dirty(self, *tensors: Tensor) -> None:
+        """forward changed these inputs in place and returns them: each takes the
+        Function's node as its history (its version counts the change)."""
+        self._dirty.extend(tensors)
+
     def set_materialize_grads(self, value: bool) -> None:
         """With False, backward gets None for an output that received no gradient."""
         self.materialize_grads = bool(value)
@@ -75,11 +83,14 @@ def _function_rule(g: Any, i: int, ctx: FunctionCtx, fn: type, spans: tuple, slo
             if spans is None:  # one output: g is its gradient
                 grads.append(g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g), None))
                 break
+            k = len(grads)
+            if not ctx.materialize_grads and k not in ctx._arrived:
+                grads.append(None)
+                continue
             part = g[start:stop].reshape(shape)
-            part = part if isinstance(part, Tensor) else Tensor._wrap(np.asarray(part), None)
-            if not ctx.materialize_grads and not np.any(part.array):
-                part = None
-            grads.append(part)
+            grads.append(part if isinstance(part, Tensor)
+                         else Tensor._wrap(np.asarray(part), None))
+        ctx._arrived.clear()
         result = fn.backward(ctx, *grads)
         result = result if isinstance(result, tuple) else (result,)
         if len(result) != len(ctx.needs_input_grad):
@@ -101,13 +112,24 @@ def _function_rule(g: Any, i: int, ctx: FunctionCtx, fn: type, spans: tuple, slo
     return gi if isinstance(g, Tensor) else gi.array
 
 
-def _op_of(fn: type) -> Op:
-    op = fn.__dict__.get("_op")
-    if op is None:
-        op = Op(fn.__name__, None, Rule(f"{fn.__name__}.backward(ctx, g)", _function_rule),
-                variadic=True)
-        fn._op = op
-    return op
+def _output_rule(g: Any, ctx: FunctionCtx, k: int, start: int, stop: int, total: int):
+    """Output k's gradient, put at its span of the packed result (and noted as arrived,
+    for set_materialize_grads(False))."""
+    ctx._arrived.add(k)
+    return ops.scatter_into(g.reshape(-1), (slice(start, stop),), (total,))
+
+
+def _ops_of(fn: type) -> tuple[Op, Op]:
+    """fn's node, and the node that takes one output out of several (both named fn)."""
+    found = fn.__dict__.get("_ops")
+    if found is None:
+        found = (Op(fn.__name__, None, Rule(f"{fn.__name__}.backward(ctx, g)",
+                                            _function_rule), variadic=True),
+                 Op(fn.__name__, lambda a, start, stop, shape: a[start:stop].reshape(shape),
+                    Rule("output k = packed[start:stop]", _output_rule),
+                    rule_params=("ctx", "k", "total")))
+        fn._ops = found
+    return found
 
 
 class Function:
@@ -133,8 +155,15 @@ class Function:
         if not all(isinstance(o, Tensor) for o in outs):
             raise TypeError(f"{cls.__name__}.forward must return a Tensor or a tuple of "
                             "Tensors")
+        for d in ctx._dirty:
+            if not any(d is o for o in outs):
+                raise RuntimeError(f"{cls.__name__}.forward marked a tensor of shape "
+                                   f"{d.shape} dirty but did not return it: return every "
+                                   "tensor given to ctx.mark_dirty")
         if not (state.enabled and any(needs)):
             return outputs
+        for d in ctx._dirty:
+            _check_recordable(d, f"{cls.__name__}.apply (mark_dirty)")
         inputs = [a for a in args if isinstance(a, Tensor)]
         slots = tuple((k, a.shape) for k, a in enumerate(args) if isinstance(a, Tensor))
         if single:  # the node's output is the output itself: its grad_fn is CubeBackward
@@ -148,16 +177,23 @@ class Function:
             packed = np.concatenate([o.array.astype(dtype).ravel() for o in outs])
         params = {"ctx": ctx, "fn": cls, "spans": spans, "slots": slots}
         version = Version()
-        node = record(_op_of(cls), inputs, packed, version, params)
+        node_op, output_op = _ops_of(cls)
+        node = record(node_op, inputs, packed, version, params)
         whole = Tensor._wrap(packed, node, version)
-        if single:
-            return outputs.detach() if ctx._non_differentiable else whole
         results = []
-        for o, (a, b, shape) in zip(outs, spans):
+        for k, o in enumerate(outs):
             if any(o is nd for nd in ctx._non_differentiable):
-                results.append(o.detach())
-                continue
-            part = apply(ops.INDEX, whole, key=(slice(a, b),))
-            results.append(apply(ops.RESHAPE, part, shape=shape) if shape != part.shape
-                           else part)
+                result = o.detach()
+            elif single:
+                result = whole
+            else:
+                a, b, shape = spans[k]
+                result = apply(output_op, whole, ctx=ctx, k=k, start=a, stop=b,
+                               shape=shape, total=packed.size)
+            if any(o is d for d in ctx._dirty):  # o itself, with the Function's history
+                result = _become(o, result, f"{cls.__name__}.apply (mark_dirty)")
+            results.append(result)
+        # as in PyTorch, what was saved counts as of the end of forward: a later in-place
+        # change makes backward raise
+        ctx._saved = tuple((t, None if t is None else t._vc.n) for t, _n in ctx._saved)
         return results[0] if single else tuple(results)
