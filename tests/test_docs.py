@@ -219,3 +219,23 @@ def test_pictures_shown_in_the_docs_exist_and_the_script_makes_them(tmp_path):
     assert sorted(p.name for p in made) == sorted(Path(p).name for p in shown)
     for path in made:
         assert path.read_bytes().startswith(b"\x89PNG") and path.stat().st_size > 10_000
+
+
+def test_the_anomaly_example_pastes_into_the_interactive_prompt():
+    """Lesson 2's detect_anomaly example, fed line by line to an interactive console
+    (as pasting does): it runs, and the message names the prompt's line instead of
+    quoting a source line that does not exist there."""
+    import code
+
+    text = (DOCS / "how-the-engine-works.md").read_text(encoding="utf-8")
+    section = text[text.index("## Finding where a NaN comes from"):]
+    section = section[:section.index("\n## ", 1)]
+    (source,) = [c for lang, c, _ in blocks(section) if lang == "python"]
+    console = code.InteractiveConsole({"np": __import__("numpy"), "tg": tinygrad_edu})
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        for line in source.splitlines() + [""]:
+            console.push(line)
+    assert err.getvalue() == ""
+    assert out.getvalue().splitlines()[0].startswith("log produced 1 NaN")
+    assert "<console> (line 2) in <module>" in console.locals["message"]  # r = x.sqrt()
