@@ -74,7 +74,7 @@ def test_one_step_per_op_in_backward_order_with_the_rules_of_ops_py():
     ]
     skipped = [(r.step, r.input, r.to) for r in record.rows if r.sent is None]
     assert skipped == [(2, "a", "constant ()"), (3, "b", "constant ()"),
-                       (4, "b", "constant (3,)"), (6, "b", "constant (3,)")]
+                       (4, "b", "constant y (3,)"), (6, "b", "constant (3,)")]
 
 
 def test_upstream_gradients_follow_the_chain_rule():

@@ -341,3 +341,79 @@ def test_recorded_inplace_keeps_the_label_on_the_new_op():
     c.name = "c"
     c += 1
     assert names.of(c.grad_fn) == "c" and "c = add" in tg.to_text(c.sum())
+
+
+# --- pictures a learner can trust: edges around boxes, names kept, nothing cut ---------
+
+def _crossings(t, height=0.7):
+    """(edge, box) pairs where an edge's drawn route passes through a box that is not
+    one of its two ends, in draw_graph's layout (every box `height` inches tall)."""
+    from tinygrad_edu import viz
+    g = viz._collect(t)
+    pos, _rows, waypoints = viz._layout(g)
+    heights = [height] * len(g.vertices)
+    found = []
+    for e, (src, dst, _i) in enumerate(g.edges):
+        route = viz._route(g, pos, waypoints, heights, e)
+        for (x0, y0), (x1, y1) in zip(route, route[1:]):
+            for s in np.linspace(0.02, 0.98, 60):
+                px, py = x0 + s * (x1 - x0), y0 + s * (y1 - y0)
+                for k, (bx, by) in pos.items():
+                    if k in (src, dst):
+                        continue
+                    if abs(px - bx) < g.box_w / 2 and abs(py - by) < height / 2:
+                        found.append((e, k))
+    return sorted(set(found))
+
+
+def test_edges_go_around_boxes_in_the_issue_example_and_with_skip_connections():
+    a, b, c = (tg.tensor([1.0, 2.0], requires_grad=True) for _ in range(3))
+    h = (a * b).tanh()
+    z = h * c + a.exp()  # a feeds the first op and the last: its edge crosses 2 layers
+    assert _crossings(z) == []
+    x = tg.tensor([0.5, -0.25], requires_grad=True)
+    out = x
+    for _ in range(4):  # residual blocks: out + f(out), each skip jumps two layers
+        out = out + (out * 2).tanh()
+    y = (out * x).sum() + x.sum()  # and x itself reaches the very end
+    assert _crossings(y) == []
+
+
+def test_named_constants_parameters_and_composites_keep_their_names():
+    from tinygrad_edu import nn
+    from tinygrad_edu.explain import explain_backward
+    x = tg.tensor([1.0, 2.0, 3.0], name="x")
+    w = tg.tensor([1.0, 2.0, 3.0], requires_grad=True, name="w")
+    y = (w * x).mean()
+    text = to_text(y)
+    assert "[1] MulBackward (last op of mean)" in text and "b: constant x (3,)" in text
+    assert "constant b: x (3,)" in to_dot(y)
+    record = explain_backward(y)
+    assert any(r.to == "constant x (3,)" for r in record.rows)
+    assert "mul, last op of mean" in str(record)
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 2))
+    out = model(tg.ones(1, 2)).sum()
+    named = to_text(out, params=model.named_parameters())
+    assert "0.weight (parameter)" in named and "0.bias (parameter)" in named
+    assert "0.weight" not in to_text(out)  # without params=, a bare "parameter"
+    with pytest.raises(TypeError, match="named_parameters"):
+        to_text(out, params=3)
+
+
+def test_the_header_lines_do_not_overlap_and_box_text_is_not_cut(tmp_path):
+    a = tg.tensor([1.0, 2.0], requires_grad=True, name="a")
+    loss = ((a * 3.0).tanh() * a).sum()
+    loss.backward()  # the title gets its "after backward" line
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    fig = draw_graph(loss)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    texts = [t for t in fig.axes[0].texts if t.get_text()]
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not boxes[i].overlaps(boxes[j]), (texts[i].get_text(), texts[j].get_text())
+    assert not any("…" in t.get_text() for t in texts)
+    assert any("after backward" in t.get_text() for t in texts)

@@ -86,10 +86,11 @@ class Row:
 def _node_title(node: Node, step: int) -> str:
     """'SubBackward (sub)', or 'SubBackward (sub → err)' when the result was named
     (the loss at step 1 is named in the table's first line already)."""
-    name = names.of(node)
+    name, what = names.of(node), names.composite(node)
+    op = f"{node.op.name}, last op of {what}" if what else node.op.name
     if name and step != 1:
-        return f"{node.name()} ({node.op.name} → {name})"
-    return f"{node.name()} ({node.op.name})"
+        return f"{node.name()} ({op} → {name})"
+    return f"{node.name()} ({op})"
 
 
 class BackwardRecord:
@@ -113,7 +114,9 @@ class BackwardRecord:
                 c = sent_by_input.get(i)
                 if c is None:  # a constant (parent None): backward ran no rule for it
                     self.rows.append(Row(n, node, step.upstream, i, node.op.input_name(i),
-                                         f"constant {node.shapes[i]}", "", None, None, ()))
+                                         "constant " + (f"{names.constant(node, i)} "
+                                                        if names.constant(node, i) else "")
+                                         + f"{node.shapes[i]}", "", None, None, ()))
                     continue
                 if type(parent) is Node:
                     to = parent.name()

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import ops
+from . import names, ops
 from .convert import check_dtype, to_array
 from .devices import CPU, is_device
 from .devices import check as check_device
@@ -194,7 +194,7 @@ class TensorMethods:
 
     def sigmoid(self) -> Tensor:
         # 1/(1+e^-x) == (tanh(x/2) + 1)/2, which never overflows
-        return (self * 0.5).tanh() * 0.5 + 0.5
+        return names.called((self * 0.5).tanh() * 0.5 + 0.5, "sigmoid")
 
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
         """Limit values to [min, max] (NumPy's clip, PyTorch's clamp)."""
@@ -388,7 +388,8 @@ class TensorMethods:
         count = int(np.prod([self.shape[ax] for ax in axes]))
         if count == 0:
             raise ValueError(f"mean: the reduced axes of shape {self.shape} are empty")
-        return self.sum(axes, self._keep(keepdims, keepdim)) * (1.0 / count)
+        return names.called(self.sum(axes, self._keep(keepdims, keepdim)) * (1.0 / count),
+                            "mean")
 
     def _extremum(self, op: Op, axis: Axis, keepdims: bool, dim: Axis,
                   keepdim: bool | None) -> Tensor:
@@ -489,17 +490,18 @@ class TensorMethods:
         m = np.max(self.array, axis=axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0.0)  # all -inf: keep log(0) = -inf, not nan
         out = (self - m).exp().sum(axes, keepdims=True).log() + m
-        if self._keep(keepdims, keepdim):
-            return out
-        return _own(out.reshape(tuple(n for k, n in enumerate(self.shape) if k not in axes)))
+        if not self._keep(keepdims, keepdim):
+            out = _own(out.reshape(tuple(n for k, n in enumerate(self.shape)
+                                         if k not in axes)))
+        return names.called(out, "logsumexp")
 
     def softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
         axis = self._axes(-1 if axis is None and dim is None else axis, dim, "softmax")
-        return self._log_softmax(axis).exp()
+        return names.called(self._log_softmax(axis).exp(), "softmax")
 
     def log_softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
         axis = self._axes(-1 if axis is None and dim is None else axis, dim, "log_softmax")
-        return self._log_softmax(axis)
+        return names.called(self._log_softmax(axis), "log_softmax")
 
     def _log_softmax(self, axes: tuple[int, ...]) -> Tensor:
         # (x - m) - log(sum(exp(x - m))), m = max (a constant: no gradient, no overflow).
@@ -777,14 +779,13 @@ class TensorMethods:
                 or not p > 0:
             raise ValueError(f"norm: p must be 1, 2, inf, 'fro' or another number > 0, got {p!r}")
         if p == 1:
-            return self.abs().sum(axes, keep)
+            return names.called(self.abs().sum(axes, keep), "norm")
         if p == math.inf:
             if self.array.size == 0:
                 raise ValueError(f"norm: p=inf of an empty tensor (shape {self.shape})")
-            return apply(ops.MAX, self.abs(), axis=axes, keepdims=keep)
-        if p == 2:
-            return _root_with_zero_gradient_at_0(self.square().sum(axes, keep), 2)
-        return _root_with_zero_gradient_at_0((self.abs() ** float(p)).sum(axes, keep), p)
+            return names.called(apply(ops.MAX, self.abs(), axis=axes, keepdims=keep), "norm")
+        powered = self.square() if p == 2 else self.abs() ** float(p)
+        return names.called(_root_with_zero_gradient_at_0(powered.sum(axes, keep), p), "norm")
 
     def var(self, dim: Axis = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: float | None = None, axis: Axis = None,
@@ -798,7 +799,7 @@ class TensorMethods:
             keepdims: bool | None = None) -> Tensor:
         """sqrt(var(...)), same arguments; the gradient is 0 where std is 0, as PyTorch."""
         v = self._variance("std", dim, unbiased, keepdim, correction, axis, keepdims)
-        return _root_with_zero_gradient_at_0(v, 2)
+        return names.called(_root_with_zero_gradient_at_0(v, 2), "std")
 
     def _variance(self, name: str, dim: Axis, unbiased: bool | None, keepdim: bool,
                   correction: float | None, axis: Axis, keepdims: bool | None) -> Tensor:

@@ -276,6 +276,8 @@ class Tensor:
         self._name = name
         if self.grad_fn is not None:
             names.label(self.grad_fn, name)
+        elif name is not None and not self.requires_grad:
+            names.watch_constants()  # a named constant: the ops using it note its name
 
     @property
     def grad(self) -> Tensor | None:

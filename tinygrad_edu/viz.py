@@ -21,7 +21,9 @@ Only NumPy is needed; ``draw_graph`` imports matplotlib when it is called.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -85,6 +87,8 @@ class _Graph:
     edges: list[tuple[int, int, int]]  # (input vertex, op vertex, input index)
     constants: dict[int, list[tuple[int, tuple]]]  # op vertex -> [(input index, shape)]
     depth: list[int]
+    leaf_names: dict[int, str]  # id(leaf) -> name, from the params= argument
+    box_w: float = 2.0  # the picture's box width in inches (draw_graph widens it)
 
     def out_shape(self, k: int) -> tuple[int, ...]:
         """The shape of what op vertex k made: the root's, or an input shape of a user."""
@@ -100,11 +104,24 @@ class _Graph:
         return sum(type(v) is Node for v in self.vertices)
 
 
-def _collect(t: Tensor) -> _Graph:
+def _param_names(params: Any) -> dict[int, str]:
+    """{id(tensor): name} from a dict or pairs (``model.named_parameters()``)."""
+    if params is None:
+        return {}
+    pairs = params.items() if isinstance(params, Mapping) else params
+    try:
+        return {id(t): str(name) for name, t in pairs}
+    except (TypeError, ValueError):
+        raise TypeError("params must be a dict or (name, tensor) pairs, e.g. "
+                        "dict(model.named_parameters())") from None
+
+
+def _collect(t: Tensor, params: Any = None) -> _Graph:
     if not isinstance(t, Tensor):
         raise TypeError(f"expected a Tensor, got {type(t).__name__}")
+    leaf_names = _param_names(params)
     if t.grad_fn is None:  # a leaf: the whole graph is the tensor itself
-        return _Graph(t, [t], [], {}, [0])
+        return _Graph(t, [t], [], {}, [0], leaf_names)
     # toposort puts every node after its inputs; reversed, the output comes first
     nodes = list(reversed(toposort([t.grad_fn])))
     index: dict = {node: k for k, node in enumerate(nodes)}
@@ -124,7 +141,7 @@ def _collect(t: Tensor) -> _Graph:
     depth = [0] * len(vertices)
     for src, dst, _i in edges:
         depth[src] = max(depth[src], depth[dst] + 1)
-    return _Graph(t, vertices, edges, constants, depth)
+    return _Graph(t, vertices, edges, constants, depth, leaf_names)
 
 
 
@@ -134,8 +151,22 @@ def _kind(v) -> str:
     return "parameter" if v.requires_grad else "tensor"
 
 
-def _leaf_title(leaf: Tensor) -> str:
-    return leaf.name or ("parameter" if leaf.requires_grad else "tensor")
+def _leaf_title(g: _Graph, leaf: Tensor) -> str:
+    return leaf.name or g.leaf_names.get(id(leaf)) or \
+        ("parameter" if leaf.requires_grad else "tensor")
+
+
+def _op_title(k: int, node: Node) -> str:
+    """'[1] MulBackward', and what the user called when the op ends a composite:
+    '[1] MulBackward (last op of mean)'."""
+    what = names.composite(node)
+    return f"[{k + 1}] {node.name()}" + (f" (last op of {what})" if what else "")
+
+
+def _constant(node: Node, i: int, shape: tuple) -> str:
+    """'x (3,)' for a constant named x, else '(3,)'."""
+    name = names.constant(node, i)
+    return f"{name} {shape}" if name else f"{shape}"
 
 
 def _box_lines(g: _Graph, k: int, show_values: bool, show_grads: bool) -> list[str]:
@@ -144,16 +175,17 @@ def _box_lines(g: _Graph, k: int, show_values: bool, show_grads: bool) -> list[s
     if type(v) is Node:
         name = names.of(v)
         made = f"{name} = " if name and k != 0 else ""  # the root: below
-        lines = [f"[{k + 1}] {v.name()}", f"{made}{v.op.name} → {g.out_shape(k)}"]
+        lines = [_op_title(k, v), f"{made}{v.op.name} → {g.out_shape(k)}"]
         consts = g.constants.get(k, [])
         if consts:
-            lines.append("constant " + ", ".join(f"{v.op.input_name(i)} {shape}"
+            lines.append("constant " + ", ".join(f"{v.op.input_name(i)}: "
+                                                 f"{_constant(v, i, shape)}"
                                                  for i, shape in consts))
         if k == 0:  # the output itself: we hold its tensor, so we know its value
             name = g.root.name or "output"
             lines.append(f"{name} = {_short(g.root.array)}" if show_values else name)
         return lines
-    lines = [_leaf_title(v), f"shape {v.shape}"]
+    lines = [_leaf_title(g, v), f"shape {v.shape}"]
     if show_values:
         lines.append(f"value {_short(v.array)}")
     if show_grads and v.requires_grad:
@@ -168,13 +200,16 @@ def _dot_quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def to_dot(tensor: Tensor, show_values: bool = True, show_grads: bool = True) -> str:
+def to_dot(tensor: Tensor, show_values: bool = True, show_grads: bool = True,
+           params: Any = None) -> str:
     """The graph of ``tensor`` as Graphviz DOT text (render it with ``dot -Tpng``).
 
     One DOT node per op Node and per leaf tensor; one edge per input that needs a
     gradient, from the input to the op, labelled with the input's name (a, b).
+    ``params`` (``dict(model.named_parameters())``, as torchviz's make_dot) names the
+    leaves that have no name of their own.
     """
-    g = _collect(tensor)
+    g = _collect(tensor, params)
     colors = {"op": _OP_COLOR, "parameter": _PARAM_COLOR, "tensor": _TENSOR_COLOR}
     shapes = {"op": "box", "parameter": "ellipse", "tensor": "ellipse"}
     out = [f"digraph {_dot_quote(tensor.name or 'graph')} {{",
@@ -199,7 +234,7 @@ def _tree_line(g: _Graph, k: int, show_values: bool, show_grads: bool) -> str:
     if type(v) is Node:
         name = names.of(v)
         made = f"{name} = " if name and k != 0 else ""  # the root: below
-        text = f"[{k + 1}] {v.name()}  {made}{v.op.name} → {g.out_shape(k)}"
+        text = f"{_op_title(k, v)}  {made}{v.op.name} → {g.out_shape(k)}"
         if k == 0:
             name = g.root.name or "output"
             text += f"  ({name} = {_short(g.root.array)})" if show_values else f"  ({name})"
@@ -210,14 +245,15 @@ def _tree_line(g: _Graph, k: int, show_values: bool, show_grads: bool) -> str:
 
 
 def to_text(tensor: Tensor, show_values: bool = True, show_grads: bool = True,
-            max_lines: int = 400) -> str:
+            max_lines: int = 400, params: Any = None) -> str:
     """The graph of ``tensor`` as an indented tree, output at the top.
 
     Op nodes are numbered ``[1]``, ``[2]`` ... in the order backward visits them (the
     step numbers of ``explain_backward``). Under each op come its inputs in order
     (``a:``, ``b:``); a node used twice is written out once, then "(see above)".
+    ``params``: names for leaves, e.g. ``model.named_parameters()``.
     """
-    g = _collect(tensor)
+    g = _collect(tensor, params)
     lines = [_tree_line(g, 0, show_values, show_grads)]
     children = {k: [] for k in range(len(g.vertices))}  # op vertex -> [(i, vertex or None)]
     for src, dst, i in g.edges:
@@ -239,7 +275,7 @@ def to_text(tensor: Tensor, show_values: bool = True, show_grads: bool = True,
         node = g.vertices[user]
         head = prefix + ("└─ " if last else "├─ ") + node.op.input_name(i) + ": "
         if k is None:
-            lines.append(head + f"constant {node.shapes[i]}")
+            lines.append(head + f"constant {_constant(node, i, node.shapes[i])}")
             continue
         line = _tree_line(g, k, show_values, show_grads)
         if k in expanded:
@@ -303,58 +339,99 @@ def graph_stats(tensor: Tensor) -> GraphStats:
 # --- the picture ------------------------------------------------------------------------
 
 # sizes in inches (the axes use inches as data units, so nothing is stretched)
-_PITCH_X = 2.25  # from one box centre to the next in a row
-_BOX_W = 2.0
+_GAP_X = 0.25  # between two boxes of a row
+_BOX_W = 2.0  # the narrowest box; boxes widen (up to _MAX_BOX_W) to fit their text
+_MAX_BOX_W = 3.6
 _PITCH_Y = 1.2  # from one row to the next
 _LINE_H = 0.15  # one line of 8-point text
 _MAX_COLS = 7  # a wider layer wraps onto more rows
-_MAX_CHARS = 30  # longer lines are cut with "..."
+
+
+def _layout(g: _Graph) -> tuple[dict, int, dict]:
+    """Box centres, the number of rows, and the waypoints of the long edges.
+
+    One layer per depth (the output at the bottom, leaves above). An edge that spans
+    several layers (a skip connection: ``a`` used by ``exp`` at the bottom and by ``mul``
+    at the top) gets a waypoint in each layer it crosses, which takes a place in that
+    layer like a box, so no box sits in its way. Inside a layer, boxes and waypoints
+    are sorted by where their arrows end (the mean over their users), which keeps most
+    arrows from crossing. A layer wider than _MAX_COLS is spread over several rows.
+    """
+    # the places in each layer: ("v", k) for vertex k, ("w", e, d) for edge e at depth d
+    places: dict[int, list] = {}
+    for k, d in enumerate(g.depth):
+        places.setdefault(d, []).append(("v", k))
+    below: dict = {("v", k): [] for k in range(len(g.vertices))}  # place -> where it points
+    for e, (src, dst, i) in enumerate(g.edges):
+        previous = ("v", src)
+        for d in range(g.depth[src] - 1, g.depth[dst], -1):
+            waypoint = ("w", e, d)
+            places.setdefault(d, []).append(waypoint)
+            below[previous].append(waypoint)
+            below[waypoint] = []
+            previous = waypoint
+        below[previous].append(("slot", dst, i))
+    at: dict = {}  # place -> (x, y)
+    row = 0
+    for d in range(max(g.depth) + 1):
+        members = places.get(d, [])
+
+        def target(place) -> float:
+            xs = [_slot_x(g, at, p[1], p[2]) if p[0] == "slot" else at[p][0]
+                  for p in below[place]]
+            return float(np.mean(xs)) if xs else 0.0
+
+        members.sort(key=lambda p: (target(p), p[0] == "v", p[1:]))
+        n_rows = -(-len(members) // _MAX_COLS)  # ceil
+        for j, place in enumerate(members):
+            # member j: row j % n_rows; x grows with j, a full pitch apart within a row
+            x = (j - (len(members) - 1) / 2) * (g.box_w + _GAP_X) / n_rows
+            at[place] = (x, (row + j % n_rows) * _PITCH_Y)
+        row += n_rows
+    pos = {k: at[("v", k)] for k in range(len(g.vertices))}
+    waypoints = {e: [at[("w", e, d)] for d in range(g.depth[src] - 1, g.depth[dst], -1)]
+                 for e, (src, dst, _i) in enumerate(g.edges)}
+    return pos, row, waypoints
 
 
 def _slot_x(g: _Graph, pos: dict, dst: int, i: int) -> float:
     """Where input i's arrow ends on top of op dst's box: inputs side by side, in order."""
     n_inputs = len(g.vertices[dst].parents)
-    return pos[dst][0] + (i - (n_inputs - 1) / 2) * _BOX_W / max(n_inputs, 2)
+    centre = pos[("v", dst)] if ("v", dst) in pos else pos[dst]
+    return centre[0] + (i - (n_inputs - 1) / 2) * g.box_w / max(n_inputs, 2)
 
 
-def _layout(g: _Graph) -> tuple[dict[int, tuple[float, float]], int]:
-    """Box centres: one layer per depth (the output at the bottom, leaves above).
-
-    Inside a layer, boxes are sorted by where their arrows end (the mean over the ops
-    that use them), which keeps most arrows from crossing. A layer wider than
-    _MAX_COLS is spread over several rows, staggered so that the order is kept.
-    """
-    arrivals: dict[int, list[tuple[int, int]]] = {k: [] for k in range(len(g.vertices))}
-    for src, dst, i in g.edges:
-        arrivals[src].append((dst, i))
-    layers: dict[int, list[int]] = {}
-    for k, d in enumerate(g.depth):
-        layers.setdefault(d, []).append(k)
-    pos: dict[int, tuple[float, float]] = {}
-    row = 0
-    for d in range(max(g.depth) + 1):
-        members = layers.get(d, [])
-
-        def target(k: int) -> float:
-            xs = [_slot_x(g, pos, dst, i) for dst, i in arrivals[k]]
-            return float(np.mean(xs)) if xs else 0.0
-
-        members.sort(key=lambda k: (target(k), k))
-        n_rows = -(-len(members) // _MAX_COLS)  # ceil
-        for j, k in enumerate(members):
-            # member j: row j % n_rows; x grows with j, a full pitch apart within a row
-            x = (j - (len(members) - 1) / 2) * _PITCH_X / n_rows
-            pos[k] = (x, (row + j % n_rows) * _PITCH_Y)
-        row += n_rows
-    return pos, row
+def _route(g: _Graph, pos: dict, waypoints: dict, heights: list, e: int) -> list:
+    """The polyline of edge e: from the bottom of its input's box, straight down
+    through each waypoint's layer (as tall as the tallest box), to its slot."""
+    src, dst, i = g.edges[e]
+    half = max(heights) / 2
+    points = [(pos[src][0], pos[src][1] - heights[src] / 2)]
+    for x, y in waypoints[e]:
+        points += [(x, y + half), (x, y - half)]
+    points.append((_slot_x(g, pos, dst, i), pos[dst][1] + heights[dst] / 2))
+    return points
 
 
-def _fit(line: str) -> str:
-    return line if len(line) <= _MAX_CHARS else line[:_MAX_CHARS - 3] + "..."
+def _text_width(line: str, size: float, bold: bool = False) -> float:
+    """How wide ``line`` is drawn at ``size`` points, in inches."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+    prop = FontProperties(weight="bold" if bold else "normal")
+    return TextPath((0, 0), line, size=size, prop=prop).get_extents().width / 72
+
+
+def _fit(line: str, size: float, room: float, bold: bool = False) -> str:
+    """line, cut with "…" only if it is wider than room (inches)."""
+    if _text_width(line, size, bold) <= room:
+        return line
+    while len(line) > 1 and _text_width(line + "…", size, bold) > room:
+        line = line[:-1]
+    return line + "…"
 
 
 def draw_graph(tensor: Tensor, path=None, show_values: bool = True, show_grads: bool = True,
-               max_nodes: int = MAX_DRAW_NODES, dpi: int = 110):
+               max_nodes: int = MAX_DRAW_NODES, dpi: int = 110, params: Any = None):
     """Draw the graph of ``tensor`` with matplotlib; return the Figure.
 
     Boxes are laid out in layers by depth: leaves at the top, the output at the
@@ -364,7 +441,7 @@ def draw_graph(tensor: Tensor, path=None, show_values: bool = True, show_grads: 
     Graphs of more than ``max_nodes`` boxes raise ValueError instead of drawing an
     unreadable picture.
     """
-    g = _collect(tensor)
+    g = _collect(tensor, params)
     n = len(g.vertices)
     if n > max_nodes:
         raise ValueError(
@@ -376,11 +453,18 @@ def draw_graph(tensor: Tensor, path=None, show_values: bool = True, show_grads: 
     from matplotlib.figure import Figure  # lazily: the engine does not need matplotlib
     from matplotlib.patches import FancyBboxPatch
 
-    pos, rows = _layout(g)
-    texts = [[_fit(s) for s in _box_lines(g, k, show_values, show_grads)] for k in range(n)]
+    texts = [_box_lines(g, k, show_values, show_grads) for k in range(n)]
+    widest = max(_text_width(line, 8.5 if j == 0 else 8.0, j == 0)
+                 for lines in texts for j, line in enumerate(lines))
+    g.box_w = min(max(_BOX_W, widest + 0.2), _MAX_BOX_W)
+    texts = [[_fit(line, 8.5 if j == 0 else 8.0, g.box_w - 0.12, j == 0)
+              for j, line in enumerate(lines)] for lines in texts]
+    pos, rows, waypoints = _layout(g)
     heights = [len(t) * _LINE_H + 0.16 for t in texts]
-    top_margin, bottom_margin = 1.1, 0.25
-    width = max(2 * max(abs(x) for x, _y in pos.values()) + _BOX_W + 0.4, 7.0)
+    freed = any(type(v) is Node and v.freed for v in g.vertices)
+    extra = 0.22 if freed else 0.0  # the header's second line
+    top_margin, bottom_margin = 1.1 + extra, 0.25
+    width = max(2 * max(abs(x) for x, _y in pos.values()) + g.box_w + 0.4, 7.0)
     height = (rows - 1) * _PITCH_Y + max(heights) + top_margin + bottom_margin
     fig = Figure(figsize=(width, height), dpi=dpi, facecolor="white")
     ax = fig.add_axes((0, 0, 1, 1))
@@ -393,7 +477,7 @@ def draw_graph(tensor: Tensor, path=None, show_values: bool = True, show_grads: 
         x, y = pos[k]
         kind = _kind(g.vertices[k])
         h = heights[k]
-        box = FancyBboxPatch((x - _BOX_W / 2, y - h / 2), _BOX_W, h,
+        box = FancyBboxPatch((x - g.box_w / 2, y - h / 2), g.box_w, h,
                              boxstyle="round,pad=0,rounding_size=0.08" if kind == "op"
                              else "round,pad=0,rounding_size=0.25",
                              facecolor=colors[kind], edgecolor="#333333",
@@ -408,11 +492,14 @@ def draw_graph(tensor: Tensor, path=None, show_values: bool = True, show_grads: 
                     fontsize=8, linespacing=1.25, zorder=3)
 
     # arrows from an input's box to the slot of that input on top of its op's box
-    for src, dst, i in g.edges:
+    for e, (_src, dst, i) in enumerate(g.edges):
         node = g.vertices[dst]
-        slot = _slot_x(g, pos, dst, i)
-        start = (pos[src][0], pos[src][1] - heights[src] / 2)
-        end = (slot, pos[dst][1] + heights[dst] / 2)
+        route = _route(g, pos, waypoints, heights, e)
+        if len(route) > 2:  # around the boxes in between, then the arrow's last leg
+            ax.plot([x for x, _y in route[:-1]], [y for _x, y in route[:-1]],
+                    color="#555555", lw=1.0, zorder=1, solid_joinstyle="round")
+        start, end = route[-2], route[-1]
+        slot = end[0]
         ax.annotate("", xy=end, xytext=start, zorder=1,
                     arrowprops={"arrowstyle": "-|>", "color": "#555555", "lw": 1.0,
                                 "shrinkA": 0, "shrinkB": 0, "mutation_scale": 10})
@@ -428,10 +515,12 @@ def draw_graph(tensor: Tensor, path=None, show_values: bool = True, show_grads: 
     left = -width / 2 + 0.15
     leaves = "1 leaf" if n - g.n_ops == 1 else f"{n - g.n_ops} leaves"
     title = f"graph of {g.root.name or 'the output'}: {_count(g.n_ops, 'op')}, {leaves}"
-    if any(type(v) is Node and v.freed for v in g.vertices):
-        title += " (after backward: saved values freed, structure kept)"
     ax.text(left, y_top - 0.2, title, fontsize=9.5, fontweight="bold", ha="left",
-            va="center", wrap=True)
+            va="center")
+    if freed:
+        ax.text(left, y_top - 0.42, "after backward: saved values freed, structure kept",
+                fontsize=8, ha="left", va="center")
+    y_top -= extra
     kinds = [("op (a Node)", _OP_COLOR, 0.8),
              ("parameter (leaf, requires_grad)", _PARAM_COLOR, 2.0)]
     if any(_kind(v) == "tensor" for v in g.vertices):
@@ -442,7 +531,7 @@ def draw_graph(tensor: Tensor, path=None, show_values: bool = True, show_grads: 
                                     edgecolor="#333333", linewidth=lw,
                                     boxstyle="round,pad=0,rounding_size=0.03"))
         ax.text(x + 0.38, y_top - 0.45, label, fontsize=7.5, ha="left", va="center")
-        x += 0.38 + 0.075 * len(label) + 0.3
+        x += 0.38 + _text_width(label, 7.5) + 0.3
     ax.text(left, y_top - 0.8,
             "arrows: the forward pass (input → op), labelled with the input's name in ops.py\n"
             "backward walks them in reverse, visiting the ops in the order [1], [2], ...",
