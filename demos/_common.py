@@ -232,22 +232,23 @@ def save(fig, out: Path, name: str) -> Path:
 
 
 def plot_training_curves(ax_loss, ax_acc, losses: list[float], accuracies: list[float],
-                         loss_name: str, accuracy_floor: float = 0.0,
-                         target: float | None = None) -> None:
+                         loss_name: str, accuracy_floor: float = 0.0) -> None:
     """Loss (log scale) and training accuracy in % against the epochs trained: the
     lists hold the values after 0, 1, 2, ... epochs."""
     epochs = np.arange(len(losses))
-    ax_loss.plot(epochs, losses, color="tab:purple")
+    ax_loss.plot(epochs, losses, color="tab:purple", label=f"{loss_name}, mean over the batch")
     ax_loss.set_yscale("log")
-    ax_loss.set_title(f"training loss ({loss_name})")
+    ax_loss.set_title("training loss")
     ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("loss (log scale)")
+    ax_loss.legend(loc="upper right", fontsize=8)
     ax_loss.grid(alpha=0.3)
 
-    ax_acc.plot(epochs, 100 * np.array(accuracies), color="tab:green")
-    if target is not None:
-        ax_acc.axhline(target, color="gray", linestyle="--", linewidth=1, label=f"{target:g} %")
-        ax_acc.legend(loc="lower right")
+    ax_acc.plot(epochs, 100 * np.array(accuracies), color="tab:green",
+                label="share of training points classified right")
     ax_acc.set_ylim(accuracy_floor, 101)
-    ax_acc.set_title("training accuracy (%)")
+    ax_acc.set_title("training accuracy")
     ax_acc.set_xlabel("epoch")
+    ax_acc.set_ylabel("accuracy (%)")
+    ax_acc.legend(loc="lower right", fontsize=8)
     ax_acc.grid(alpha=0.3)

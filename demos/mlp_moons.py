@@ -129,7 +129,7 @@ def plot(result: dict, out: Path) -> Path:
     ax_data.legend(loc="lower left", fontsize=8)
 
     plot_training_curves(ax_loss, ax_acc, result["losses"], result["accuracies"],
-                         "BCEWithLogitsLoss", accuracy_floor=40, target=97)
+                         "BCEWithLogitsLoss", accuracy_floor=40)
 
     fig.tight_layout()
     return save(fig, out, "mlp_moons.png")

@@ -120,6 +120,8 @@ def plot(result: dict, out: Path) -> Path:
                         edgecolors="k", linewidths=0.3, label=f"class {k}")
     ax_data.set_title(f"predicted class regions, accuracy {result['accuracy']:.1%}")
     ax_data.set_aspect("equal")
+    ax_data.set_xlabel("$x_1$")
+    ax_data.set_ylabel("$x_2$")
     ax_data.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=CLASSES, fontsize=8)
 
     plot_training_curves(ax_loss, ax_acc, result["losses"], result["accuracies"],

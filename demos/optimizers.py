@@ -161,17 +161,22 @@ def plot(x, y, runs, best_w, best_b, best_loss, args) -> object:
         ax_loss.plot(loss, **style)
         # the loss above the minimum; floored so exact hits stay on the log scale
         ax_excess.plot(np.maximum(loss - best_loss, 1e-16), **style)
+        # plain gradient descent last and on top: the others start along its path
+        plain = name == "gradient descent"
         ax_path.plot(np.ravel(run["history"].w), np.ravel(run["history"].b),
-                     color=colors[name], linestyle=styles.get(name, "-"), linewidth=1.2)
+                     color=colors[name], linestyle=":" if plain else styles.get(name, "-"),
+                     linewidth=2.2 if plain else 1.2, zorder=3 if plain else 2, label=name)
 
     ax_loss.axhline(best_loss, color="gray", linestyle=":", label="least-squares minimum")
     ax_loss.set_yscale("log")
     ax_loss.set_title("loss ½Σ(ŷ − y)²")
     ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("loss (log scale)")
     ax_loss.legend(fontsize=8)
     ax_excess.set_yscale("log")
     ax_excess.set_title("loss − least-squares minimum")
     ax_excess.set_xlabel("epoch")
+    ax_excess.set_ylabel("loss − minimum (log scale)")
     for ax in (ax_loss, ax_excess):
         ax.grid(alpha=0.3, which="both")
 
@@ -188,7 +193,7 @@ def plot(x, y, runs, best_w, best_b, best_loss, args) -> object:
     ax_path.set_xlabel("w")
     ax_path.set_ylabel("b")
     ax_path.set_title("paths over the loss surface")
-    ax_path.legend(fontsize=8, loc="upper left")
+    ax_path.legend(fontsize=7, loc="upper left", ncol=2)
 
     fig.tight_layout()
     return save(fig, args.out, "optimizers.png")

@@ -45,7 +45,11 @@ def main(argv: list[str] | None = None) -> dict:
     # 画图，把tensor数据转换为numpy数据
     if plt is not None:
         fig = plt.figure()
-        plt.scatter(x.numpy(), y.numpy())
+        plt.scatter(x.numpy(), y.numpy(), label='data: 3x² + 2 + noise')
+        plt.title('the data (100 points)')  # added: title, labels, legend
+        plt.xlabel('x')
+        plt.ylabel('y')
+        plt.legend()
         save(fig, args.out, "pytorch_style_data.png")  # was: plt.show()
 
     # 随机初始化参数，参数w、b为需要学习的，故需requires_grad=True
@@ -88,9 +92,13 @@ def main(argv: list[str] | None = None) -> dict:
     if plt is not None:
         fig = plt.figure()
         plt.plot(x.numpy(), y_pred.detach().numpy(), 'r-', label='predict')
-        plt.scatter(x.numpy(), y.numpy(), color='blue', marker='o', label='true')
+        plt.scatter(x.numpy(), y.numpy(), color='blue', marker='o',
+                    label='data: 3x² + 2 + noise')  # was: 'true'
         plt.xlim(-1, 1)
         plt.ylim(2, 6)
+        plt.title(f'fit after training: w = {w.item():.3f}, b = {b.item():.3f}')  # added
+        plt.xlabel('x')
+        plt.ylabel('y')
         plt.legend()
         png = save(fig, args.out, "pytorch_style.png")  # was: plt.show()
     print(w, b)

@@ -117,7 +117,7 @@ def plot(x, y, model, history, best_loss, args) -> object:
 
     x_line = np.linspace(-1, 1, 200)
     y_line = model.predict(x_line).detach().numpy()
-    ax_fit.scatter(x, y, color="blue", marker="o", s=16, label="data (true)")
+    ax_fit.scatter(x, y, color="blue", marker="o", s=16, label="data: 3x² + 2 + noise")
     ax_fit.plot(x_line, y_line, "r-", linewidth=2, label="predict")
     ax_fit.plot(x_line, 3 * x_line ** 2 + 2, "g--", label="$3x^2 + 2$")
     ax_fit.set_xlim(-1, 1)
@@ -133,6 +133,7 @@ def plot(x, y, model, history, best_loss, args) -> object:
     ax_loss.axhline(best_loss, color="gray", linestyle=":", label="least-squares minimum")
     ax_loss.set_yscale("log")
     ax_loss.set_xlabel("epoch (one full-batch step)")
+    ax_loss.set_ylabel("loss (log scale)")
     ax_loss.set_title(f"loss, lr {args.lr}")
     ax_loss.grid(alpha=0.3, which="both")
     ax_loss.legend()
