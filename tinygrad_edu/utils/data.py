@@ -335,18 +335,21 @@ def default_collate(batch: Sequence[Any]) -> Any:
     float64 one, bools a bool one, strings stay a list; dicts, tuples and lists are
     joined entry by entry (a tuple gives a list, as PyTorch's; a namedtuple stays one)."""
     elem = batch[0]
-    if isinstance(elem, Tensor):
-        for k, t in enumerate(batch):
-            if not isinstance(t, Tensor) or t.shape != elem.shape:
-                got = t.shape if isinstance(t, Tensor) else f"a {type(t).__name__}"
+    if isinstance(elem, (Tensor, np.ndarray)):
+        if isinstance(elem, np.ndarray) and elem.dtype.kind in "OUSV":
+            raise _collate_error(elem)
+        for k, example in enumerate(batch):
+            if type(example) is not type(elem) or example.shape != elem.shape:
+                got = example.shape if type(example) is type(elem) else \
+                    f"a {type(example).__name__}"
                 raise RuntimeError(f"default_collate: stack expects each tensor to be equal "
                                    f"size, but got {elem.shape} at entry 0 and {got} at "
                                    f"entry {k}")
-        return stack(batch, 0)
-    if isinstance(elem, np.ndarray):
-        if elem.dtype.kind in "OUSV":
-            raise _collate_error(elem)
-        return default_collate([tensor(b) for b in batch])
+        if isinstance(elem, Tensor) and any(t.requires_grad for t in batch):
+            return stack(batch, 0)  # recorded: gradients flow back to the examples
+        # plain data: one NumPy stack (the same values as stack(), without a graph op per
+        # example)
+        return tensor(np.stack([e.numpy() if isinstance(e, Tensor) else e for e in batch]))
     if isinstance(elem, np.generic) and not isinstance(elem, (np.str_, np.bytes_)):
         return tensor(np.array(batch))  # NumPy numbers keep their dtype
     if isinstance(elem, float):
@@ -362,7 +365,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
         if len(set(sizes)) != 1:
             raise RuntimeError(f"default_collate: each element in list of batch should be "
                                f"of equal size, got sizes {sizes}")
-        joined = [default_collate(list(samples)) for samples in zip(*batch)]
+        joined = [default_collate(samples) for samples in zip(*batch)]
         return type(elem)(*joined) if _is_namedtuple(elem) else joined
     raise _collate_error(elem)
 
