@@ -166,6 +166,16 @@ def test_default_collate_matches_pytorch(case):
     assert plain(default_collate(batch)) == plain(torch.utils.data.default_collate(batch))
 
 
+def test_python_floats_collate_to_float64_whatever_the_default_dtype():
+    """As PyTorch's, whose default dtype is float32: a batch of floats is float64."""
+    tg.set_default_dtype(tg.float32)
+    try:
+        assert default_collate([1.5, 2.0]).dtype == tg.float64
+        assert default_collate([tg.tensor(1.5), tg.tensor(2.0)]).dtype == tg.float32
+    finally:
+        tg.set_default_dtype(tg.float64)
+
+
 def test_default_collate_stacks_tensors_and_keeps_gradients_flowing():
     torch = pytest.importorskip("torch")
     rows = [tg.tensor([1.0, 2.0], dtype=tg.float32), tg.tensor([3.0, 4.0], dtype=tg.float32)]
