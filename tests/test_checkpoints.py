@@ -213,7 +213,8 @@ BAD_FILES = {
     "not JSON": ("{oops", {"w.npy": np.ones(3)}, {}, "manifest is not valid JSON"),
     "foreign manifest": ({"object": 1}, {}, {}, "not a tinygrad_edu checkpoint manifest"),
     "newer version": (dict(good(), version=2), {"w.npy": np.ones(3)}, {}, "version 2"),
-    "unknown kind": (manifest({"set": [1]}), {}, {}, "unknown kind 'set'"),
+    "unknown kind": (manifest({"set": [1]}), {}, {}, "of one of the kinds"),
+    "two kinds": (manifest({"list": [], "tuple": []}), {}, {}, "of one of the kinds"),
     "bad dict entry": (manifest({"dict": [["w"]]}), {}, {}, r"must be \[key, value\]"),
     "duplicate key": (manifest({"dict": [["a", 1], ["a", 2]]}), {}, {}, "comes twice"),
     "an int that requires grad": (
@@ -224,6 +225,7 @@ BAD_FILES = {
     "an extra member": (good(), {"w.npy": np.ones(3)}, {"run.sh": "rm -rf /"},
                         "'run.sh', which is neither an array nor the manifest"),
     "a bare list node": (manifest([1, 2]), {}, {}, "expected a value or an object"),
+
 }
 
 
@@ -238,6 +240,13 @@ def test_a_bad_file_is_refused_and_the_model_stays_as_it_was(case, tmp_path):
     assert "bad.pt" in str(info.value)
     after = params(m)
     assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_a_hand_written_manifest_may_order_its_fields_freely(tmp_path):
+    node = {"dtype": "float64", "shape": [3], "tensor": "w.npy"}  # no requires_grad: False
+    path = archive(tmp_path / "hand.pt", manifest({"dict": [["w", node]]}),
+                   {"w.npy": np.ones(3)})
+    assert load(path)["w"].tolist() == [1.0, 1.0, 1.0]
 
 
 def test_truncated_and_damaged_files_are_refused(tmp_path):

@@ -48,6 +48,7 @@ VERSION = 1
 MANIFEST = "manifest.json"
 NUMERIC = "biuf"  # dtype kinds: bool, signed and unsigned ints, floats
 KEY_TYPES = (str, int, float, bool, type(None))  # dict keys JSON can hold as they are
+KINDS = {"list", "tuple", "dict", "tensor", "ndarray", "numpy"}  # the manifest's objects
 FileLike = str | os.PathLike | IO[bytes]
 
 
@@ -216,10 +217,11 @@ class _Reader:
     def node(self, node: Any, where: str) -> Any:
         if node is None or isinstance(node, (bool, int, float, str)):
             return node
-        if not isinstance(node, dict) or len(node) == 0:
-            raise _Invalid(f"{where}: expected a value or an object with one kind, got "
-                           f"{type(node).__name__}")
-        kind = next(iter(node))
+        kinds = sorted(set(node) & KINDS) if isinstance(node, dict) else []
+        if len(kinds) != 1:
+            raise _Invalid(f"{where}: expected a value or an object of one of the kinds "
+                           f"{sorted(KINDS)}, got {str(node)[:60]}")
+        kind = kinds[0]
         if kind in ("list", "tuple", "dict"):
             if len(node) != 1 or not isinstance(node[kind], list):
                 raise _Invalid(f"{where}: a {kind} must be {{{kind!r}: [...]}}")
@@ -227,9 +229,7 @@ class _Reader:
                 return self.mapping(node["dict"], where)
             items = [self.node(item, f"{where}[{k}]") for k, item in enumerate(node[kind])]
             return tuple(items) if kind == "tuple" else items
-        if kind in ("tensor", "ndarray", "numpy"):
-            return self.leaf(kind, node, where)
-        raise _Invalid(f"{where}: unknown kind {kind!r}")
+        return self.leaf(kind, node, where)
 
     def mapping(self, items: list, where: str) -> dict:
         result = {}
