@@ -309,7 +309,8 @@ def load(f: FileLike, map_location: Any = None, pickle_module: Any = None, *,
     PyTorch's ``torch.save`` (a pickle) is refused with a way to convert it.
     ``map_location`` ('cpu', a device, a dict or a function: there is only the CPU),
     ``weights_only`` (the format only ever holds data, so True and False read the same)
-    and ``mmap`` (the arrays are read into memory) are PyTorch's keywords.
+    and ``mmap`` (the arrays are read into memory) are PyTorch's keywords;
+    ``pickle_module`` is accepted and ignored (nothing is unpickled).
     """
     _check_options(map_location, weights_only, mmap)
     name = repr(os.fspath(f)) if isinstance(f, (str, os.PathLike)) else "the file"
