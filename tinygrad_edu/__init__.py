@@ -9,7 +9,7 @@ import numpy as _np
 
 # first: functions.py and inplace.py join the rest of Tensor's methods to the class
 from . import functions, hooks, inplace  # isort: skip
-from . import autograd, backends, cuda, data, engine, explain, models, nn, ops, optim, viz
+from . import autograd, backends, cuda, data, engine, explain, models, nn, ops, optim, utils, viz
 from .anomaly import AnomalyError, detect_anomaly, set_detect_anomaly
 from .convert import get_default_dtype, set_default_dtype
 from .creation import (

@@ -9,6 +9,12 @@ Each pass over ``batches`` is one epoch: the rows are put in a random order and 
 into consecutive batches of ``batch_size`` rows (the last one smaller if the rows do
 not divide evenly, unless ``drop_last=True``). With a ``seed`` the sequence of orders
 is the same on every run.
+
+It is ``torch.utils.data``'s samplers at work (``tinygrad_edu.utils.data``): a
+``RandomSampler`` (or ``SequentialSampler``) cut into lists of rows by a
+``BatchSampler``; the rows are taken from the arrays at once, so the batches stay
+NumPy arrays. For PyTorch's way, ``DataLoader(TensorDataset(x, y), batch_size=10,
+shuffle=True)`` gives the batches as tensors.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from typing import Any
 import numpy as np
 
 from ._validate import positive_int
+from .creation import Generator
 from .tensor import Tensor
+from .utils.data import BatchSampler, RandomSampler, SequentialSampler
 
 
 def _array(data: Any, name: str) -> np.ndarray:
@@ -49,16 +57,20 @@ class BatchIterator:
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last
-        self.rng = np.random.default_rng(seed)
+        self.generator = Generator()  # the same orders as NumPy's default_rng(seed)
+        if seed is None:
+            self.generator.seed()
+        else:
+            self.generator.manual_seed(seed)
+        rows = range(len(self.x))
+        sampler = RandomSampler(rows, generator=self.generator) if shuffle \
+            else SequentialSampler(rows)
+        self.batches = BatchSampler(sampler, batch_size, drop_last)
 
     def __len__(self) -> int:
         """Batches per epoch."""
-        n, size = len(self.x), self.batch_size
-        return n // size if self.drop_last else -(-n // size)  # -(-n // size): n/size rounded up
+        return len(self.batches)
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        n = len(self.x)
-        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        for k in range(len(self)):
-            rows = order[k * self.batch_size:(k + 1) * self.batch_size]
+        for rows in self.batches:
             yield self.x[rows], self.y[rows]
