@@ -14,7 +14,7 @@ L2           loss + ½·λ·w², λ = 0.01: its gradient adds λ·w to dL/dw, wh
              squared errors before the sum, i.e. 100·λ; we add it once.
 momentum     v = β·v + (1 − β)·g, w -= lr·v, β = 0.9. PyTorch's SGD writes
              v = β·v + g; the article's rule is SGD(lr=(1 − β)·lr, momentum=β), step
-             for step up to rounding (see tinygrad_edu/optim.py), which we check. Its
+             for step up to rounding (see tinygrad_edu/optim/), which we check. Its
              steady-state step is lr·g, so it converges at the rate of plain gradient
              descent; PyTorch's form with the same lr takes 1/(1 − β) = 10 times
              longer steps and reaches the minimum well within 800 steps.

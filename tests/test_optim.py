@@ -12,6 +12,9 @@ import tinygrad_edu as tg
 from tinygrad_edu.models import QuadraticRegressor, quadratic_grads
 from tinygrad_edu.optim import SGD, Adam, ExponentialLR, StepLR
 
+# schedules stepped without an optimizer step warn, as in PyTorch (tested elsewhere)
+pytestmark = pytest.mark.filterwarnings("ignore:.*was called before optimizer.step")
+
 
 def run(optimizer_class, p0, steps, **settings):
     """Minimise L = ½p² (so dL/dp = p) from p0; return p after each step."""
@@ -124,7 +127,7 @@ def test_adam_keeps_state_per_parameter_and_per_element():
     assert a.array == pytest.approx([adam_by_hand(1.0, 5, 0.1)[-1],
                                     adam_by_hand(-3.0, 5, 0.1)[-1]], rel=1e-12)
     assert b.item() == pytest.approx(adam_by_hand(0.5, 5, 0.1)[-1], rel=1e-12)
-    assert optimizer.state[a]["step"] == 5 and optimizer.state[b]["mean"].shape == ()
+    assert optimizer.state[a]["step"] == 5 and optimizer.state[b]["exp_avg"].shape == ()
 
 
 # --- the article's momentum and L2, and PyTorch's --------------------------------------
@@ -162,7 +165,7 @@ def test_pytorch_momentum_takes_longer_steps_in_steady_state():
         optimizer.zero_grad()
         (2.0 * p).backward()  # g = 2
         optimizer.step()
-    assert optimizer.state[p]["velocity"] == pytest.approx(2.0 / (1 - 0.9))
+    assert optimizer.state[p]["momentum_buffer"].item() == pytest.approx(2.0 / (1 - 0.9))
 
 
 def test_l2_penalty_in_the_loss_equals_weight_decay_on_w_only():
@@ -299,32 +302,47 @@ def leaf():
     return tg.tensor([1.0], requires_grad=True)
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: SGD([leaf()], lr=0), "SGD: lr must be a positive number, got 0$"),
-    (lambda: SGD([leaf()], lr=-0.1), "lr must be a positive number, got -0.1"),
-    (lambda: SGD([leaf()], lr=float("nan")), "lr must be a positive number, got nan"),
-    (lambda: SGD([leaf()], lr="0.1"), "lr must be a positive number, got '0.1'"),
-    (lambda: SGD([leaf()], lr=0.1, momentum=-0.5), "momentum must be >= 0"),
-    (lambda: SGD([leaf()], lr=0.1, weight_decay=-1), "weight_decay must be >= 0"),
-    (lambda: SGD([leaf()], lr=0.1, nesterov=True), "nesterov=True needs a momentum"),
-    (lambda: SGD([], lr=0.1), "empty parameter list"),
-    (lambda: SGD(leaf(), lr=0.1), "single Tensor"),
-    (lambda: SGD([leaf() * 2], lr=0.1), "not a leaf"),
-    (lambda: SGD([tg.tensor([1.0])], lr=0.1), "does not require grad"),
-    (lambda: SGD([np.ones(2)], lr=0.1), "not a Tensor"),
-    (lambda: SGD([{"params": []}], lr=0.1), "empty 'params'"),
-    (lambda: SGD([{"params": [leaf()], "betas": (0.9, 0.9)}], lr=0.1), "unknown setting"),
-    (lambda: SGD([{"weights": [leaf()]}], lr=0.1), "'params' entry"),
-    (lambda: Adam([leaf()], lr=0), "Adam: lr must be a positive number"),
-    (lambda: Adam([leaf()], betas=(1.0, 0.999)), r"betas\[0\] must be in \[0, 1\)"),
-    (lambda: Adam([leaf()], betas=(0.9, -0.1)), r"betas\[1\] must be in \[0, 1\)"),
-    (lambda: Adam([leaf()], betas=(0.9,)), "betas must be a pair"),
-    (lambda: Adam([leaf()], eps=-1e-8), "eps must be >= 0"),
-    (lambda: Adam([leaf()], weight_decay=-0.1), "weight_decay must be >= 0"),
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: SGD([leaf()], lr=-0.1), ValueError, "SGD: Invalid learning rate: -0.1"),
+    (lambda: SGD([leaf()], lr=float("nan")), ValueError, "Invalid learning rate: nan"),
+    (lambda: SGD([leaf()], lr="0.1"), TypeError, "SGD: lr must be a number, got '0.1'"),
+    (lambda: SGD([leaf()], lr=0.1, momentum=-0.5), ValueError, "Invalid momentum value: -0.5"),
+    (lambda: SGD([leaf()], lr=0.1, weight_decay=-1), ValueError,
+     "Invalid weight_decay value: -1"),
+    (lambda: SGD([leaf()], lr=0.1, nesterov=True), ValueError,
+     "Nesterov momentum requires a momentum and zero dampening"),
+    (lambda: SGD([leaf()], momentum=0.9, dampening=0.1, nesterov=True), ValueError,
+     "Nesterov momentum requires a momentum and zero dampening"),
+    (lambda: SGD([], lr=0.1), ValueError, "empty parameter list"),
+    (lambda: SGD(leaf(), lr=0.1), TypeError, "single Tensor"),
+    (lambda: SGD([leaf() * 2], lr=0.1), ValueError, "can't optimize a non-leaf Tensor"),
+    (lambda: SGD([np.ones(2)], lr=0.1), TypeError, "can only optimize Tensors"),
+    (lambda: SGD({leaf()}, lr=0.1), TypeError, "ordered collection"),
+    (lambda: SGD([{"params": [leaf()], "lr": -1}], lr=0.1), ValueError,
+     "Invalid learning rate: -1"),
+    (lambda: SGD([{"weights": [leaf()]}], lr=0.1), KeyError, "no 'params' entry"),
+    (lambda: SGD([{"params": [leaf()]}, [leaf()]], lr=0.1), TypeError, "must be a dict"),
+    (lambda: Adam([leaf()], lr=-1), ValueError, "Adam: Invalid learning rate: -1"),
+    (lambda: Adam([leaf()], betas=(1.0, 0.999)), ValueError,
+     "Invalid beta parameter at index 0: 1.0"),
+    (lambda: Adam([leaf()], betas=(0.9, -0.1)), ValueError,
+     "Invalid beta parameter at index 1: -0.1"),
+    (lambda: Adam([leaf()], betas=(0.9,)), ValueError, "betas must be a pair"),
+    (lambda: Adam([leaf()], eps=-1e-8), ValueError, "Invalid epsilon value: -1e-08"),
+    (lambda: Adam([leaf()], weight_decay=-0.1), ValueError, "Invalid weight_decay value"),
 ])
-def test_bad_optimizer_arguments_are_value_errors(make, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_optimizer_arguments(make, error, message):
+    with pytest.raises(error, match=message):
         make()
+
+
+def test_frozen_parameters_and_empty_groups_are_allowed_as_in_pytorch():
+    frozen, w = tg.tensor([1.0]), leaf()
+    optimizer = SGD([{"params": [frozen, w]}, {"params": []}], lr=0.5)
+    (w * 2).sum().backward()
+    optimizer.step()  # frozen has no .grad: skipped
+    assert frozen.tolist() == [1.0] and w.tolist() == [0.0]
+    assert SGD([leaf()], lr=0).param_groups[0]["lr"] == 0  # lr 0 is valid
 
 
 def test_the_same_parameter_twice_is_an_error():
@@ -333,16 +351,17 @@ def test_the_same_parameter_twice_is_an_error():
         SGD([w, w], lr=0.1)
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda opt: StepLR(opt, step_size=0), "step_size must be a positive int"),
-    (lambda opt: StepLR(opt, step_size=1.5), "step_size must be a positive int"),
-    (lambda opt: StepLR(opt, step_size=10, gamma=0), "gamma must be a positive number"),
-    (lambda opt: ExponentialLR(opt, gamma=-0.5), "gamma must be a positive number"),
-    (lambda opt: ExponentialLR("SGD", gamma=0.5), "expected an optimizer"),
+@pytest.mark.parametrize("make, error, message", [
+    (lambda opt: StepLR(opt, step_size=0), ValueError, "step_size must be a positive int"),
+    (lambda opt: StepLR(opt, step_size=1.5), ValueError, "step_size must be a positive int"),
+    (lambda opt: StepLR(opt, step_size=10, gamma=0), ValueError,
+     "gamma must be a positive number"),
+    (lambda opt: ExponentialLR(opt, gamma=-0.5), ValueError, "gamma must be a positive number"),
+    (lambda opt: ExponentialLR("SGD", gamma=0.5), TypeError, "str is not an Optimizer"),
 ])
-def test_bad_scheduler_arguments_are_value_errors(make, message):
+def test_bad_scheduler_arguments(make, error, message):
     optimizer = SGD([leaf()], lr=0.1)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         make(optimizer)
 
 
@@ -371,3 +390,28 @@ def test_same_steps_as_pytorch(name, settings):
         sched_theirs.step()
     np.testing.assert_allclose(ours.array, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
     assert sched_ours.get_last_lr() == pytest.approx(sched_theirs.get_last_lr())
+
+
+def test_an_optimizer_of_your_own_as_in_pytorch_tutorials():
+    class PlainSGD(tg.optim.Optimizer):
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, {"lr": lr})
+
+        @tg.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        self.state[p]["steps"] = self.state[p].get("steps", 0) + 1
+                        p.data.add_(p.grad.data, alpha=-group["lr"])
+
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    optimizer = PlainSGD([w])
+    scheduler = StepLR(optimizer, step_size=1, gamma=0.5)
+    for _ in range(3):
+        optimizer.zero_grad()
+        (w * w).sum().backward()  # g = 2w
+        optimizer.step()
+        scheduler.step()
+    assert w.tolist() == pytest.approx([0.8 * 0.9 * 0.95, 2 * 0.8 * 0.9 * 0.95])
+    assert optimizer.state_dict()["state"] == {0: {"steps": 3}}

@@ -29,6 +29,7 @@ from ..grad_mode import no_grad
 from ..tensor import Tensor
 from . import functional, init
 from . import functional as F
+from . import utils as utils  # torch.nn.utils: clipping, flat parameter vectors
 
 # --- parameters and modules -----------------------------------------------------------
 
