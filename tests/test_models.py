@@ -221,6 +221,18 @@ def test_fit_with_an_optimizer_and_a_schedule():
     assert model.parameters()[0] is model.w and model.w.is_leaf
 
 
+def test_fit_steps_reduce_lr_on_plateau_with_the_epoch_loss():
+    from tinygrad_edu.optim.lr_scheduler import ReduceLROnPlateau
+    x, y, w, b = article_data()
+    model = QuadraticRegressor(w, b)
+    optimizer = SGD(model.parameters(), lr=0.001)
+    scheduler = ReduceLROnPlateau(optimizer, factor=0.5, patience=2, threshold=0.01)
+    history = model.fit(x, y, epochs=400, optimizer=optimizer, scheduler=scheduler,
+                        log_every=None)
+    # the loss stops falling by 1 % per epoch once it nears its minimum: the rate halves
+    assert history.lr[0] == 0.001 and history.lr[-1] < 0.001
+
+
 def test_fit_prints_the_articles_progress_lines(capsys):
     x, y, w, b = article_data()
     QuadraticRegressor(w, b).fit(x, y, lr=0.001, epochs=201)

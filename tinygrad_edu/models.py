@@ -40,6 +40,7 @@ from ._validate import positive_int, positive_number
 from .data import BatchIterator
 from .grad_mode import no_grad
 from .optim import SGD, LRScheduler, Optimizer
+from .optim.lr_scheduler import ReduceLROnPlateau
 from .tensor import Tensor
 
 _REDUCTIONS = ("sum", "mean")
@@ -255,7 +256,9 @@ class _Regressor:
                 self._record(history)
                 if log_every is not None and epoch % log_every == 0:
                     print(f"Epoch {epoch}: {self._describe()}, Loss={total:.4f}")
-                if scheduler is not None:
+                if isinstance(scheduler, ReduceLROnPlateau):
+                    scheduler.step(total)  # it watches the epoch's loss
+                elif scheduler is not None:
                     scheduler.step()
         return history
 
