@@ -479,6 +479,19 @@ def test_load_state_dict_copies_buffers_in_place():
         layer.load_state_dict(state)
 
 
+def test_buffers_survive_a_round_trip_through_a_file(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    model(tg.tensor(randn(5, 3)))
+    tg.save(model.state_dict(), tmp_path / "bn.npz")
+    loaded = tg.load(tmp_path / "bn.npz")
+    assert loaded["1.num_batches_tracked"].shape == () and \
+        loaded["1.num_batches_tracked"].dtype == np.int64
+    other = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    other.load_state_dict(loaded)
+    for (name, a), (_, b) in zip(model.state_dict().items(), other.state_dict().items()):
+        np.testing.assert_array_equal(a.array, b.array, err_msg=name)
+
+
 def test_register_errors_are_pytorchs():
     module = nn.Linear(2, 2)
     for register in (lambda: module.register_buffer("weight", tg.ones(1)),

@@ -41,8 +41,8 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike) -> None:
     # What np.savez does, written out so that no key can collide with its keywords
     with zipfile.ZipFile(path, "w") as archive:
         for name, array in arrays.items():
-            with archive.open(name + ".npy", "w") as member:
-                np.lib.format.write_array(member, np.ascontiguousarray(array),
+            with archive.open(name + ".npy", "w") as member:  # a 0-d array stays 0-d
+                np.lib.format.write_array(member, np.asarray(array, order="C"),
                                           allow_pickle=False)
 
 
