@@ -703,3 +703,25 @@ def test_gelu_uses_erf_which_matches_pytorch():
     compare(lambda t: t.erf(), torch.erf, x)
     compare(tg.erf, torch.erf, x)
     assert math.isclose(float(F.gelu(tg.tensor(1.0))), 0.5 * (1 + math.erf(1 / math.sqrt(2))))
+
+
+def test_second_derivatives_through_layers_match_pytorch():
+    """The layers are compositions of ops whose rules are differentiable themselves, so
+    create_graph=True works through them (a gradient penalty, as in WGAN-GP)."""
+    def make(m):
+        return m.Sequential(m.Linear(3, 4), m.LayerNorm(4), m.GELU(), m.Linear(4, 2),
+                            m.Softplus(), m.Linear(2, 1))
+
+    ours, theirs = make(nn), make(tnn).double()
+    same_weights(ours, theirs)
+    x = randn(5, 3)
+    results = []
+    for model, lib in ((ours, tg), (theirs, torch)):
+        xs = lib.tensor(x, requires_grad=True)
+        (g,) = lib.autograd.grad(model(xs).sum(), xs, create_graph=True)
+        (g * g).sum().backward()
+        results.append((g, xs.grad))
+    (g, xg), (g_t, xg_t) = results
+    assert_close(g, g_t, "first derivative")
+    assert_close(xg, xg_t, "second derivative")
+    compare_grads(ours, theirs)
