@@ -666,6 +666,9 @@ def test_pad_errors():
         F.pad(x, (1, 1), mode="foo")
     with pytest.raises(RuntimeError, match="pad 3 dimensions"):
         F.pad(x, (1, 1, 1, 1, 1, 1))
+    with pytest.raises(RuntimeError, match=r"negative padding \(-2, -2\) at dimension 1 crops"):
+        F.pad(x, (-2, -2))
+    assert F.pad(tg.tensor([[1, 2]]), (1, 0), value=7).tolist() == [[7, 1, 2]]  # ints too
 
 
 def test_one_hot_matches_pytorch():

@@ -221,21 +221,28 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
 
 
 def _pad_constant(x: Tensor, pairs: dict[int, tuple[int, int]], value: float) -> Tensor:
-    crop = tuple(slice(max(-pairs.get(d, (0, 0))[0], 0),
-                       n - max(-pairs.get(d, (0, 0))[1], 0)) for d, n in enumerate(x.shape))
-    if any(s.stop - s.start < 0 for s in crop):
-        raise RuntimeError(f"pad: the negative padding {dict(pairs)} crops more than the "
-                           f"input of shape {x.shape} has")
-    if any(min(p) < 0 for p in pairs.values()):
-        x = x[crop]
+    if any(min(p) < 0 for p in pairs.values()):  # negative amounts crop first
+        crop = []
+        for d, n in enumerate(x.shape):
+            before, after = pairs.get(d, (0, 0))
+            crop.append(slice(max(-before, 0), n - max(-after, 0)))
+            if crop[-1].stop < crop[-1].start:
+                raise RuntimeError(f"pad: the negative padding {(before, after)} at dimension "
+                                   f"{d} crops more than the input of shape {x.shape} has")
+        x = x[tuple(crop)]
     for d, (before, after) in pairs.items():  # one cat per padded dimension
-        parts = []
-        for width in (max(before, 0), max(after, 0)):
-            shape = x.shape[:d] + (width,) + x.shape[d + 1:]
-            parts.append(as_tensor(np.full(shape, value, dtype=x.dtype)) if width else None)
-        if parts[0] is not None or parts[1] is not None:
-            x = cat([t for t in (parts[0], x, parts[1]) if t is not None], dim=d)
+        pieces = [_filled(x, d, before, value), x, _filled(x, d, after, value)]
+        pieces = [t for t in pieces if t is not None]
+        if len(pieces) > 1:
+            x = cat(pieces, dim=d)
     return x
+
+
+def _filled(x: Tensor, d: int, width: int, value: float) -> Tensor | None:
+    """A constant block shaped like x but ``width`` wide along dim d (None if width <= 0)."""
+    if width <= 0:
+        return None
+    return as_tensor(np.full(x.shape[:d] + (width,) + x.shape[d + 1:], value, dtype=x.dtype))
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
