@@ -12,6 +12,7 @@ A test fails when an op in ``ops.py`` has no case here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -501,6 +502,8 @@ CASES = [
     Case("round decimals=1", "round", lambda a: a.round(decimals=1),
          lambda a: np.round(a, 1), unary(avoid=[k / 10 + 0.05 for k in range(-20, 20)],
                                          ), eps=1e-7),
+    Case("erf", "erf", lambda a: a.erf(), np.vectorize(math.erf, otypes=[np.float64]),
+         unary(-3.0, 3.0)),
     Case("clamp_min", "composite", lambda a: a.clamp_min(0.5), lambda a: np.maximum(a, 0.5),
          unary(avoid=[0.5])),
     Case("clamp_max", "composite", lambda a: a.clamp_max(-0.5), lambda a: np.minimum(a, -0.5),

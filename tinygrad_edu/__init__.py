@@ -111,7 +111,7 @@ FUNCTION_FORMS = (
     # arithmetic and elementwise
     "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos", "tan",
     "log2", "log10", "log1p", "expm1", "square", "rsqrt", "reciprocal", "sign", "floor", "ceil",
-    "round", "clip", "clamp", "clamp_min", "clamp_max", "masked_fill",
+    "round", "erf", "clip", "clamp", "clamp_min", "clamp_max", "masked_fill",
     # comparisons and logic
     "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal",
     "not_equal", "equal", "allclose", "isclose", "logical_and", "logical_or", "logical_not",

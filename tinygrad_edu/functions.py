@@ -730,6 +730,11 @@ class TensorMethods:
         """Round half to even (as PyTorch and NumPy); the gradient is 0."""
         return apply(ops.ROUND, self, decimals=int(decimals))
 
+    def erf(self) -> Tensor:
+        """The error function, 2/sqrt(pi) * integral from 0 to x of exp(-t^2) dt (GELU's
+        curve is 0.5 * x * (1 + erf(x / sqrt(2))))."""
+        return apply(ops.ERF, self)
+
     def clamp_min(self, min: float) -> Tensor:
         return self.clip(min=min)
 

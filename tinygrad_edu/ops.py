@@ -149,6 +149,10 @@ def cos(x):
     return np.cos(x) if _is_array(x) else x.cos()
 
 
+def exp(x):
+    return np.exp(x) if _is_array(x) else x.exp()
+
+
 def flip(x, axis: tuple[int, ...]):
     """x with the order of the elements along each axis in ``axis`` reversed."""
     return np.flip(x, axis) if _is_array(x) else x.flip(axis)
@@ -258,6 +262,15 @@ def _var_grad(g, a, axis, keepdims, correction):
 def _cumsum_grad(g, axis):
     # d cumsum(a)_k/da_j = [j <= k]: a_j receives the sum of g from j to the end
     return flip(cumsum(flip(g, (axis,)), axis), (axis,))
+
+
+def _erf_forward(a: np.ndarray) -> np.ndarray:
+    """erf(a) = 2/sqrt(pi) * integral from 0 to a of exp(-t^2) dt, elementwise. NumPy has
+    no erf, so each element goes through Python's math.erf (correctly rounded, but a
+    Python loop: about 0.15 us per element)."""
+    dtype = a.dtype if a.dtype.kind == "f" else np.dtype(np.float64)
+    values = np.fromiter(map(math.erf, a.ravel().tolist()), dtype=np.float64, count=a.size)
+    return values.reshape(a.shape).astype(dtype, copy=False)
 
 
 def _matmul_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -434,6 +447,10 @@ CEIL = Op("ceil", np.ceil,
 ROUND = Op("round", lambda a, decimals: np.round(a, decimals),
            Rule("d round(a)/da = 0", _zero_grad))
 
+ERF = Op("erf", _erf_forward,
+         Rule("d erf(a)/da = 2/sqrt(pi)*exp(-a^2)",
+              lambda g, a: g * (2 / math.sqrt(math.pi) * exp(-(a * a)))))
+
 # Reductions (axis is a tuple of non-negative axes)
 
 SUM = Op("sum", lambda a, axis, keepdims: a.sum(axis=axis, keepdims=keepdims),
@@ -500,7 +517,7 @@ CAT = Op("cat", lambda *xs, axis: np.concatenate(xs, axis=axis),
 ALL_OPS: tuple[Op, ...] = (
     ADD, SUB, MUL, DIV, POW, MAXIMUM, WHERE,
     NEG, EXP, LOG, SQRT, ABS, TANH, RELU, CLIP, CAST,
-    SIN, COS, TAN, LOG2, LOG10, LOG1P, EXPM1, SQUARE, RSQRT, SIGN, FLOOR, CEIL, ROUND,
+    SIN, COS, TAN, LOG2, LOG10, LOG1P, EXPM1, SQUARE, RSQRT, SIGN, FLOOR, CEIL, ROUND, ERF,
     SUM, MAX, MIN, PROD, VAR, CUMSUM,
     MATMUL,
     RESHAPE, PERMUTE, FLIP, EXPAND, INDEX, SCATTER, PUT, CAT,
