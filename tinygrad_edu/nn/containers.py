@@ -137,60 +137,73 @@ class Sequential(ModuleList):
         return x
 
 
-class ModuleDict(Module):
-    """Modules under string keys: ``ModuleDict({"conv": ..., "act": ...})``, then
-    ``d["conv"]``, ``d.keys()``, ``d.items()``... A key may not hide an attribute of
-    the module (``"train"`` is refused, as in PyTorch)."""
+class _NamedEntries:
+    """The dict protocol of ModuleDict and ParameterDict, over ``items()`` (the
+    entries as (key, value) pairs in order, kept as the module's attributes)."""
 
-    def __init__(self, modules: Mapping[str, Module] | Iterable | None = None) -> None:
-        super().__init__()
-        if modules is not None:
-            self.update(modules)
+    _entry = "entry"  # what an entry is called in messages
 
-    def __getitem__(self, key: str) -> Module:
-        items = dict(self._child_items())
-        if key not in items:
-            raise KeyError(f"ModuleDict has no module {key!r}; its keys are {list(items)}")
-        return items[key]
+    def items(self) -> list:
+        raise NotImplementedError
 
-    def __setitem__(self, key: str, module: Module) -> None:
-        self.add_module(key, _check_module(module, "ModuleDict"))
+    def __getitem__(self, key: str) -> Any:
+        entries = dict(self.items())
+        if key not in entries:
+            raise KeyError(f"{type(self).__name__} has no {self._entry} {key!r}; its keys are "
+                           f"{list(entries)}")
+        return entries[key]
 
     def __delitem__(self, key: str) -> None:
         self[key]  # noqa: B018 - the KeyError for a missing key
         delattr(self, key)
 
     def __len__(self) -> int:
-        return len(self._child_items())
+        return len(self.items())
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.keys())
 
     def __contains__(self, key: object) -> bool:
-        return key in dict(self._child_items())
+        return key in dict(self.items())
 
     def keys(self) -> list[str]:
-        return [name for name, _ in self._child_items()]
+        return [name for name, _ in self.items()]
 
-    def values(self) -> list[Module]:
-        return [module for _, module in self._child_items()]
+    def values(self) -> list:
+        return [value for _, value in self.items()]
 
-    def items(self) -> list[tuple[str, Module]]:
-        return self._child_items()
-
-    def pop(self, key: str) -> Module:
-        module = self[key]
+    def pop(self, key: str) -> Any:
+        value = self[key]
         delattr(self, key)
-        return module
+        return value
 
     def clear(self) -> None:
         for key in self.keys():
             delattr(self, key)
 
-    def update(self, modules: Mapping[str, Module] | Iterable) -> None:
-        pairs = modules.items() if isinstance(modules, Mapping) else modules
-        for key, module in pairs:
-            self[key] = module
+    def update(self, entries: Mapping[str, Any] | Iterable) -> None:
+        pairs = entries.items() if isinstance(entries, Mapping) else entries
+        for key, value in pairs:
+            self[key] = value
+
+
+class ModuleDict(_NamedEntries, Module):
+    """Modules under string keys: ``ModuleDict({"conv": ..., "act": ...})``, then
+    ``d["conv"]``, ``d.keys()``, ``d.items()``... A key may not hide an attribute of
+    the module (``"train"`` is refused, as in PyTorch)."""
+
+    _entry = "module"
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def items(self) -> list[tuple[str, Module]]:
+        return self._child_items()
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, _check_module(module, "ModuleDict"))
 
 
 def _as_parameter(value: Any, where: str) -> Parameter:
@@ -250,59 +263,25 @@ class ParameterList(Module):
                          for k, p in enumerate(self))
 
 
-class ParameterDict(Module):
+class ParameterDict(_NamedEntries, Module):
     """Parameters under string keys (``d["scale"]``, ``d.items()`` ...) that the owner
     finds. A plain Tensor set becomes a Parameter."""
+
+    _entry = "parameter"
 
     def __init__(self, parameters: Mapping[str, Any] | Iterable | None = None) -> None:
         super().__init__()
         if parameters is not None:
             self.update(parameters)
 
-    def __getitem__(self, key: str) -> Parameter:
-        items = dict(self._own_parameters())
-        if key not in items:
-            raise KeyError(f"ParameterDict has no parameter {key!r}; its keys are "
-                           f"{list(items)}")
-        return items[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.register_parameter(key, _as_parameter(value, "ParameterDict"))
-
-    def __delitem__(self, key: str) -> None:
-        self[key]  # noqa: B018 - the KeyError for a missing key
-        delattr(self, key)
-
-    def __len__(self) -> int:
-        return len(self._own_parameters())
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.keys())
-
-    def __contains__(self, key: object) -> bool:
-        return key in dict(self._own_parameters())
-
-    def keys(self) -> list[str]:
-        return [name for name, _ in self._own_parameters()]
-
-    def values(self) -> list[Parameter]:
-        return self._items()
-
-    def _items(self) -> list[Parameter]:
-        return [p for _, p in self._own_parameters()]
-
     def items(self) -> list[tuple[str, Parameter]]:
         return self._own_parameters()
 
-    def pop(self, key: str) -> Parameter:
-        p = self[key]
-        delattr(self, key)
-        return p
+    def _items(self) -> list[Parameter]:
+        return self.values()
 
-    def update(self, parameters: Mapping[str, Any] | Iterable) -> None:
-        pairs = parameters.items() if isinstance(parameters, Mapping) else parameters
-        for key, value in pairs:
-            self[key] = value
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.register_parameter(key, _as_parameter(value, "ParameterDict"))
 
     def extra_repr(self) -> str:
         return "\n".join(f"  ({k}): " + _describe(p, p.type()) for k, p in self.items())
