@@ -158,6 +158,22 @@ def cumsum(x, axis: int):
     return np.cumsum(x, axis=axis) if _is_array(x) else x.cumsum(axis)
 
 
+def unfold(x, kernel_size: tuple[int, ...], stride: tuple[int, ...], padding: tuple,
+           dilation: tuple[int, ...]):
+    """The sliding windows of x (N, C, *S), zero-padded: see ``UNFOLD``."""
+    if _is_array(x):
+        return _unfold_forward(x, kernel_size, stride, padding, dilation)
+    return x.sliding_windows(kernel_size, stride, padding, dilation)
+
+
+def fold(x, shape: tuple[int, ...], stride: tuple[int, ...], padding: tuple,
+         dilation: tuple[int, ...]):
+    """Windows x (N, *O, C, *K) added back into zeros(shape): see ``FOLD``."""
+    if _is_array(x):
+        return _fold_forward(x, shape, stride, padding, dilation)
+    return x.fold_windows(shape, stride, padding, dilation)
+
+
 def prod(x, axis: tuple[int, ...]):
     """The product over ``axis``, keeping the reduced axes as size 1."""
     return np.prod(x, axis=axis, keepdims=True) if _is_array(x) else x.prod(axis=axis,
@@ -332,6 +348,53 @@ def _written(index: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return mask.reshape(shape)
 
 
+def _window_count(size: int, kernel: int, stride: int, dilation: int) -> int:
+    """How many windows of ``kernel`` taps, ``dilation`` apart, fit along an axis of
+    ``size`` (padding included) when they start every ``stride`` elements."""
+    return (size - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _unfold_forward(a: np.ndarray, kernel_size, stride, padding, dilation,
+                    pad_value: float = 0.0) -> np.ndarray:
+    """The windows of a (N, C, *S) with k = len(kernel_size) spatial axes, padded by
+    ``padding`` ((before, after) per spatial axis) with ``pad_value``:
+
+        out[n, *o, c, *j] = padded[n, c, *(o*stride + j*dilation)]
+
+    shaped (N, *O, C, *K): one row per window position o, holding its patch (c, *j),
+    so that a convolution is one matrix product. It is read through a strided view
+    (no loop) and copied, so the result owns its memory."""
+    if any(lo or hi for lo, hi in padding):
+        a = np.pad(a, ((0, 0), (0, 0), *padding), constant_values=pad_value)
+    n, c, *sizes = a.shape
+    counts = [_window_count(m, k, s, d) for m, k, s, d in zip(sizes, kernel_size, stride,
+                                                                dilation)]
+    step_n, step_c, *steps = a.strides
+    shape = (n, *counts, c, *kernel_size)
+    strides = (step_n, *(t * s for t, s in zip(steps, stride)), step_c,
+               *(t * d for t, d in zip(steps, dilation)))
+    return np.lib.stride_tricks.as_strided(a, shape, strides, writeable=False).copy()
+
+
+def _fold_forward(a: np.ndarray, shape, stride, padding, dilation) -> np.ndarray:
+    """The adjoint of unfold: zeros(shape) (N, C, *S) with each window of a
+    (N, *O, C, *K) added back where unfold read it; overlapping windows add up and
+    what fell on the padding is dropped. One strided slice per kernel tap j:
+
+        padded[n, c, *(j*dilation + o*stride)] += a[n, *o, c, *j]   for all o at once"""
+    k = len(stride)
+    counts, kernel = a.shape[1:1 + k], a.shape[2 + k:]
+    sizes = [m + lo + hi for m, (lo, hi) in zip(shape[2:], padding)]
+    out = np.zeros((*shape[:2], *sizes), dtype=a.dtype)
+    windows = np.moveaxis(a, 1 + k, 1)  # (N, C, *O, *K): the channel next to the batch
+    for tap in np.ndindex(*kernel):
+        where = tuple(slice(j * d, j * d + (o - 1) * s + 1, s)
+                      for j, o, s, d in zip(tap, counts, stride, dilation))
+        out[(slice(None), slice(None), *where)] += windows[(Ellipsis, *tap)]
+    inside = tuple(slice(lo, lo + m) for m, (lo, hi) in zip(shape[2:], padding))
+    return out[(slice(None), slice(None), *inside)]
+
+
 # --- THE TABLE -----------------------------------------------------------------------
 # Elementwise, two inputs (broadcasting)
 
@@ -495,6 +558,19 @@ CAT = Op("cat", lambda *xs, axis: np.concatenate(xs, axis=axis),
          Rule("d cat(x_0..x_n)/dx_i: slice i of g", _cat_grad),
          variadic=True)
 
+# Sliding windows: convolution and pooling are compositions of these and a matmul or a
+# reduction. Each is the other's rule, so second derivatives through them work.
+
+UNFOLD = Op("unfold", _unfold_forward,
+            Rule("d unfold(a)/da = fold(g): each window's gradient added back where it was read",
+                 lambda g, in_shape, stride, padding, dilation: fold(g, in_shape, stride, padding,
+                                                                     dilation)))
+
+FOLD = Op("fold", _fold_forward,
+          Rule("d fold(a)/da = unfold(g): each window reads g where it was added",
+               lambda g, in_shape, stride, padding, dilation: unfold(
+                   g, in_shape[2 + len(stride):], stride, padding, dilation)))
+
 
 # Every primitive, in the order above (docs and tests walk this list).
 ALL_OPS: tuple[Op, ...] = (
@@ -504,4 +580,5 @@ ALL_OPS: tuple[Op, ...] = (
     SUM, MAX, MIN, PROD, VAR, CUMSUM,
     MATMUL,
     RESHAPE, PERMUTE, FLIP, EXPAND, INDEX, SCATTER, PUT, CAT,
+    UNFOLD, FOLD,
 )
