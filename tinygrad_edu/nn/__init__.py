@@ -533,3 +533,5 @@ __all__ = [
     "MSELoss", "Module", "ModuleList", "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh",
     "functional", "init",
 ]
+
+from .conv_layers import AvgPool1d, AvgPool2d, Conv1d, Conv2d, MaxPool1d, MaxPool2d  # noqa: E402, F401

@@ -158,3 +158,5 @@ def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor
     else:
         picked = log_probs[np.arange(logits.shape[0]), classes]  # log p of each true class
     return _reduce(-picked, reduction, "cross_entropy")
+
+from .conv import avg_pool1d, avg_pool2d, conv1d, conv2d, fold, max_pool1d, max_pool2d, unfold  # noqa: E402, F401
