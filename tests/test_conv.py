@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import tinygrad_edu as tg
@@ -57,6 +57,10 @@ def pool_inputs(draw, k, max_pool=False):
               "padding": padding, "ceil_mode": draw(st.booleans())}
     if max_pool:
         params["dilation"] = dilation
+        # no window wholly in the padding (dilation allows that): its maximum is -inf,
+        # and PyTorch sends its gradient to an element outside the window
+        pool = F.max_pool1d if k == 1 else F.max_pool2d
+        assume(np.isfinite(pool(np.zeros((1, 1, *sizes)), **params).numpy()).all())
     return x, params
 
 
@@ -140,6 +144,16 @@ def test_pooling_by_hand():
     np.testing.assert_array_equal(F.avg_pool2d(x, 2).numpy(), [[[[2.5, 1.75], [2.25, 2.0]]]])
     values, indices = F.max_pool2d(x, 2, return_indices=True)
     assert indices.dtype == np.int64 and indices.tolist() == [[[[5, 2], [13, 10]]]]
+
+
+def test_a_max_pool_window_wholly_in_the_padding():
+    # with dilation a window can miss the input: its maximum is -inf and it sends no
+    # gradient (PyTorch sends that window's gradient to an element outside it)
+    x = tg.tensor([[[0.5]]], requires_grad=True)
+    out = F.max_pool1d(x, 2, stride=1, padding=1, dilation=2)
+    assert out.tolist() == [[[-np.inf]]]
+    out.sum().backward()
+    assert x.grad.tolist() == [[[0.0]]]
 
 
 def test_sliding_windows_layout_and_memory():
