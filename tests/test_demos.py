@@ -250,7 +250,7 @@ def test_no_plot_needs_no_matplotlib(tmp_path):
 
 # --- mistakes on the command line: one clear line, never a traceback ------------------------
 
-SEEDED = NAMES + ["mlp_moons", "mlp_spiral"]  # every demo with --seed
+SEEDED = NAMES + ["mlp_moons", "mlp_spiral", "cnn_digits"]  # every demo with --seed
 
 
 def assert_usage_error(done, message):
