@@ -362,18 +362,21 @@ def _unfold_forward(a: np.ndarray, kernel_size, stride, padding, dilation,
         out[n, *o, c, *j] = padded[n, c, *(o*stride + j*dilation)]
 
     shaped (N, *O, C, *K): one row per window position o, holding its patch (c, *j),
-    so that a convolution is one matrix product. It is read through a strided view
-    (no loop) and copied, so the result owns its memory."""
-    if any(lo or hi for lo, hi in padding):
-        a = np.pad(a, ((0, 0), (0, 0), *padding), constant_values=pad_value)
+    so that a convolution is one matrix product. The padded copy is laid out channels
+    last (N, *S, C), the windows are read from it through a strided view (no loop) and
+    copied, so the result owns its memory."""
     n, c, *sizes = a.shape
-    counts = [_window_count(m, k, s, d) for m, k, s, d in zip(sizes, kernel_size, stride,
-                                                                dilation)]
-    step_n, step_c, *steps = a.strides
+    padded = np.full((n, *[m + lo + hi for m, (lo, hi) in zip(sizes, padding)], c), pad_value,
+                     dtype=a.dtype)
+    inside = tuple(slice(lo, lo + m) for m, (lo, hi) in zip(sizes, padding))
+    padded[(slice(None), *inside)] = np.moveaxis(a, 1, -1)
+    counts = [_window_count(m + lo + hi, k, s, d)
+              for m, (lo, hi), k, s, d in zip(sizes, padding, kernel_size, stride, dilation)]
+    step_n, *steps, step_c = padded.strides
     shape = (n, *counts, c, *kernel_size)
     strides = (step_n, *(t * s for t, s in zip(steps, stride)), step_c,
                *(t * d for t, d in zip(steps, dilation)))
-    return np.lib.stride_tricks.as_strided(a, shape, strides, writeable=False).copy()
+    return np.lib.stride_tricks.as_strided(padded, shape, strides, writeable=False).copy()
 
 
 def _fold_forward(a: np.ndarray, shape, stride, padding, dilation) -> np.ndarray:
@@ -381,18 +384,20 @@ def _fold_forward(a: np.ndarray, shape, stride, padding, dilation) -> np.ndarray
     (N, *O, C, *K) added back where unfold read it; overlapping windows add up and
     what fell on the padding is dropped. One strided slice per kernel tap j:
 
-        padded[n, c, *(j*dilation + o*stride)] += a[n, *o, c, *j]   for all o at once"""
+        padded[n, c, *(j*dilation + o*stride)] += a[n, *o, c, *j]   for all o at once
+
+    (summed channels last, (N, *S, C), where each tap's slice of a is a plain block)."""
     k = len(stride)
     counts, kernel = a.shape[1:1 + k], a.shape[2 + k:]
-    sizes = [m + lo + hi for m, (lo, hi) in zip(shape[2:], padding)]
-    out = np.zeros((*shape[:2], *sizes), dtype=a.dtype)
-    windows = np.moveaxis(a, 1 + k, 1)  # (N, C, *O, *K): the channel next to the batch
+    n, c, *sizes = shape
+    out = np.zeros((n, *[m + lo + hi for m, (lo, hi) in zip(sizes, padding)], c), dtype=a.dtype)
+    taps = np.moveaxis(a, tuple(range(2 + k, 2 + 2 * k)), tuple(range(k)))  # (*K, N, *O, C)
     for tap in np.ndindex(*kernel):
         where = tuple(slice(j * d, j * d + (o - 1) * s + 1, s)
                       for j, o, s, d in zip(tap, counts, stride, dilation))
-        out[(slice(None), slice(None), *where)] += windows[(Ellipsis, *tap)]
-    inside = tuple(slice(lo, lo + m) for m, (lo, hi) in zip(shape[2:], padding))
-    return out[(slice(None), slice(None), *inside)]
+        out[(slice(None), *where)] += taps[tap]
+    inside = tuple(slice(lo, lo + m) for m, (lo, hi) in zip(sizes, padding))
+    return np.moveaxis(out[(slice(None), *inside)], -1, 1)
 
 
 # --- THE TABLE -----------------------------------------------------------------------
