@@ -256,7 +256,8 @@ def test_padding_modes_pad_as_numpy_does():
     (lambda: F.conv2d(np.ones((1, 1, 8, 8)), np.ones((4, 1, 3, 3)), stride=0), RuntimeError,
      r"conv2d: stride must be positive, got 0"),
     (lambda: F.conv2d(np.ones((1, 1, 8, 8)), np.ones((4, 1, 3, 3)), stride=(1, 1, 1)),
-     RuntimeError, r"conv2d: stride must be one int or 2 ints"),
+     RuntimeError, r"conv2d: stride must be an int or 2 ints \(one per spatial axis\), got "
+                   r"\(1, 1, 1\)"),
     (lambda: F.conv2d(np.ones((1, 1, 8, 8)), np.ones((4, 1, 3, 3)), padding=-1), RuntimeError,
      r"conv2d: padding must be non-negative"),
     (lambda: F.conv2d(np.ones((1, 1, 8, 8)), np.ones((4, 1, 3, 3)), padding="full"),
@@ -290,9 +291,11 @@ def test_padding_modes_pad_as_numpy_does():
     (lambda: nn.Conv2d(2, 3, 3, padding="same", stride=2), ValueError,
      r"Conv2d: padding='same' is not supported for strided convolutions"),
     (lambda: nn.Conv2d(2, 3, 0), ValueError, r"Conv2d: kernel_size must be positive"),
-    (lambda: nn.Conv1d(2, 3, (3, 3)), TypeError, r"Conv1d: kernel_size must be an int or a "
-                                                 r"tuple of 1 ints"),
-    (lambda: nn.Conv2d(0, 3, 3), ValueError, r"Conv2d: in_channels must be positive"),
+    (lambda: nn.Conv1d(2, 3, (3, 3)), ValueError, r"Conv1d: kernel_size must be an int or 1 "
+                                                  r"ints"),
+    (lambda: nn.Conv1d(2, 3, 2.5), TypeError, r"Conv1d: kernel_size must be an int"),
+    (lambda: nn.Conv2d(0, 3, 3), ValueError, r"Conv2d: in_channels must be a positive int, "
+                                             r"got 0"),
     (lambda: nn.Conv2d(1, 1, 3, padding=4, padding_mode="reflect")(tg.ones(1, 1, 4, 4)),
      RuntimeError, r"Conv2d: padding \(4, 4\) is too large for padding_mode='reflect' on an "
                    r"axis of size 4"),

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import ops
+from ._validate import ints_per_axis
 from .convert import check_dtype, to_array
 from .devices import CPU, is_device
 from .devices import check as check_device
@@ -1104,20 +1105,6 @@ def _check_range(index: np.ndarray, size: int, dim: int, name: str) -> None:
 
 
 
-def _per_axis(value: Any, k: int, name: str, low: int, where: str) -> tuple[int, ...]:
-    """One whole number >= low, or one per spatial axis, as a tuple of k ints."""
-    values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * k
-    if len(values) != k or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                   for v in values):
-        raise TypeError(f"{where}: {name} must be an int or {k} ints (one per spatial axis), "
-                        f"got {value!r}" + (" (padding by (before, after) pairs: one pair per "
-                                            "axis, e.g. ((0, 1),))" if name == "padding" else ""))
-    if any(v < low for v in values):
-        raise ValueError(f"{where}: {name} must be {'positive' if low else 'non-negative'}, "
-                         f"got {value!r}")
-    return tuple(int(v) for v in values)
-
-
 def _window_params(shape: tuple[int, ...], kernel_size: Any, stride: Any, padding: Any,
                    dilation: Any, where: str) -> tuple:
     """(kernel, stride, padding, dilation) for windows over the spatial axes of shape
@@ -1126,16 +1113,17 @@ def _window_params(shape: tuple[int, ...], kernel_size: Any, stride: Any, paddin
     if k < 1:
         raise ValueError(f"{where}: needs a tensor (N, C, *spatial) with at least one "
                          f"spatial axis, got shape {shape}")
-    kernel = _per_axis(kernel_size, k, "kernel_size", 1, where)
-    stride = _per_axis(stride, k, "stride", 1, where)
-    dilation = _per_axis(dilation, k, "dilation", 1, where)
+    kernel = ints_per_axis(kernel_size, k, "kernel_size", where)
+    stride = ints_per_axis(stride, k, "stride", where)
+    dilation = ints_per_axis(dilation, k, "dilation", where)
     if isinstance(padding, (tuple, list)) and padding and all(
             isinstance(p, (tuple, list)) for p in padding):
         if len(padding) != k:
-            raise TypeError(f"{where}: padding needs {k} (before, after) pairs, got {padding!r}")
-        pairs = tuple(_per_axis(p, 2, "each padding pair", 0, where) for p in padding)
-    else:
-        pairs = tuple((p, p) for p in _per_axis(padding, k, "padding", 0, where))
+            raise ValueError(f"{where}: padding needs {k} (before, after) pairs, one per "
+                             f"spatial axis, got {padding!r}")
+        pairs = tuple(ints_per_axis(p, 2, "each padding pair", where, 0) for p in padding)
+    else:  # the same on both sides (a pair for one axis would be ambiguous: ((lo, hi),))
+        pairs = tuple((p, p) for p in ints_per_axis(padding, k, "padding", where, 0))
     return kernel, stride, pairs, dilation
 
 # --- functions of several tensors -----------------------------------------------------

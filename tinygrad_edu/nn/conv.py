@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import ints_per_axis
 from ..functions import as_tensor, tensor
 from ..tensor import Tensor
 
@@ -35,17 +36,9 @@ _AXES = {1: "L", 2: "H, W"}
 
 
 def _tuple(value: Any, k: int, name: str, where: str, low: int) -> tuple[int, ...]:
-    """One whole number, or k of them, as a tuple of k ints that are >= low."""
-    values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * k
-    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
-        raise TypeError(f"{where}: {name} must be an int or a tuple of {k} ints, got {value!r}")
-    if len(values) != k:
-        raise RuntimeError(f"{where}: {name} must be one int or {k} ints (one per spatial "
-                           f"dimension), got {value!r}")
-    if any(v < low for v in values):
-        wanted = "positive" if low else "non-negative"
-        raise RuntimeError(f"{where}: {name} must be {wanted}, got {value!r}")
-    return tuple(int(v) for v in values)
+    """One whole number, or k of them, as a tuple of k ints >= low (RuntimeError
+    otherwise, as PyTorch's functions; TypeError for what is not whole numbers)."""
+    return ints_per_axis(value, k, name, where, low, error=RuntimeError)
 
 
 def _batched(input: Any, k: int, where: str) -> tuple[Tensor, bool]:

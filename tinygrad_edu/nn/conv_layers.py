@@ -14,25 +14,24 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import ints_per_axis, positive_int
 from ..convert import get_default_dtype
+from ..functions import as_tensor
 from ..tensor import Tensor
 from . import Module, Parameter, init
-from .conv import Size, avg_pool1d, avg_pool2d, conv1d, conv2d, max_pool1d, max_pool2d
+from .conv import (
+    Size,
+    _same_padding,
+    avg_pool1d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    max_pool1d,
+    max_pool2d,
+)
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 _NUMPY_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
-
-
-def _sizes(value: Any, k: int, name: str, where: str, low: int) -> tuple[int, ...]:
-    """One int or k of them, as a tuple of k ints >= low (ValueError/TypeError otherwise)."""
-    values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * k
-    if len(values) != k or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                   for v in values):
-        raise TypeError(f"{where}: {name} must be an int or a tuple of {k} ints, got {value!r}")
-    if any(v < low for v in values):
-        raise ValueError(f"{where}: {name} must be {'positive' if low else 'non-negative'}, "
-                         f"got {value!r}")
-    return tuple(int(v) for v in values)
 
 
 class _ConvNd(Module):
@@ -45,9 +44,9 @@ class _ConvNd(Module):
                  bias: bool = True, padding_mode: str = "zeros", dtype: Any = None) -> None:
         super().__init__()
         where, k = type(self).__name__, self._dims
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
-                            ("groups", groups)):
-            _sizes(value, 1, name, where, 1)
+        in_channels = positive_int(in_channels, "in_channels", where)
+        out_channels = positive_int(out_channels, "out_channels", where)
+        groups = positive_int(groups, "groups", where)
         if in_channels % groups:
             raise ValueError(f"{where}: in_channels must be divisible by groups, got "
                              f"in_channels={in_channels} and groups={groups}")
@@ -57,10 +56,10 @@ class _ConvNd(Module):
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"{where}: padding_mode must be one of {PADDING_MODES}, but got "
                              f"padding_mode={padding_mode!r}")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = _sizes(kernel_size, k, "kernel_size", where, 1)
-        self.stride = _sizes(stride, k, "stride", where, 1)
-        self.dilation = _sizes(dilation, k, "dilation", where, 1)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = ints_per_axis(kernel_size, k, "kernel_size", where, 1)
+        self.stride = ints_per_axis(stride, k, "stride", where, 1)
+        self.dilation = ints_per_axis(dilation, k, "dilation", where, 1)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"{where}: invalid padding string {padding!r}, should be "
@@ -70,8 +69,8 @@ class _ConvNd(Module):
                                  f"convolutions (stride={self.stride})")
             self.padding = padding
         else:
-            self.padding = _sizes(padding, k, "padding", where, 0)
-        self.groups = int(groups)
+            self.padding = ints_per_axis(padding, k, "padding", where, 0)
+        self.groups = groups
         self.padding_mode = padding_mode
         dtype = get_default_dtype() if dtype is None else dtype
         shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
@@ -90,13 +89,12 @@ class _ConvNd(Module):
     def _padded(self, x: Tensor) -> Tensor:
         """x padded by reflection, repetition of the edge or wrapping around (the
         padding modes other than 'zeros'), by indexing each spatial axis."""
-        x = x if isinstance(x, Tensor) else Tensor(x)
+        x = as_tensor(x)
         k = self._dims
         if self.padding == "valid" or x.ndim < k:
             return x
         if self.padding == "same":
-            pairs = [(d * (j - 1) // 2, d * (j - 1) - d * (j - 1) // 2)
-                     for j, d in zip(self.kernel_size, self.dilation)]
+            pairs = _same_padding(self.kernel_size, self.dilation)
         else:
             pairs = [(p, p) for p in self.padding]
         for axis, (lo, hi) in zip(range(x.ndim - k, x.ndim), pairs):
@@ -196,10 +194,10 @@ class AvgPool1d(Module):
                  ceil_mode: bool = False, count_include_pad: bool = True) -> None:
         super().__init__()
         # as PyTorch, AvgPool1d keeps its sizes as 1-tuples
-        self.kernel_size = _sizes(kernel_size, 1, "kernel_size", "AvgPool1d", 1)
-        self.stride = self.kernel_size if stride is None else _sizes(stride, 1, "stride",
+        self.kernel_size = ints_per_axis(kernel_size, 1, "kernel_size", "AvgPool1d", 1)
+        self.stride = self.kernel_size if stride is None else ints_per_axis(stride, 1, "stride",
                                                                      "AvgPool1d", 1)
-        self.padding = _sizes(padding, 1, "padding", "AvgPool1d", 0)
+        self.padding = ints_per_axis(padding, 1, "padding", "AvgPool1d", 0)
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
