@@ -141,6 +141,8 @@ def test_bad_arguments_are_usage_errors(load_demo, capsys, name, argv):
 @pytest.mark.parametrize("name, argv", [
     ("linear_regression", ["--batch-size", "0"]),
     ("optimizers", ["--adam-lr", "-1"]),
+    ("cnn_digits", ["--batch-size", "0"]),
+    ("cnn_digits", ["--batch-size", "ten"]),
 ])
 def test_demo_specific_bad_arguments(load_demo, capsys, name, argv):
     with pytest.raises(SystemExit) as exit_info:
