@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks" / "bench.py"
-WORKLOADS = ["quadratic-100", "quadratic-1m", "chain", "chain-1m", "linreg", "mlp"]
+WORKLOADS = ["quadratic-100", "quadratic-1m", "chain", "chain-1m", "linreg", "mlp", "cnn"]
 PEERS = ["torch", "mygrad", "autograd", "jax"]
 # The targets of issue 11 (engine shape), by workload and limit, next to those of issue 5
 ENGINE_SHAPE_TARGETS = sorted([("quadratic-100", 4.5), ("quadratic-100", 0.9),

@@ -141,6 +141,8 @@ def test_bad_arguments_are_usage_errors(load_demo, capsys, name, argv):
 @pytest.mark.parametrize("name, argv", [
     ("linear_regression", ["--batch-size", "0"]),
     ("optimizers", ["--adam-lr", "-1"]),
+    ("cnn_digits", ["--batch-size", "0"]),
+    ("cnn_digits", ["--batch-size", "ten"]),
 ])
 def test_demo_specific_bad_arguments(load_demo, capsys, name, argv):
     with pytest.raises(SystemExit) as exit_info:
@@ -250,7 +252,7 @@ def test_no_plot_needs_no_matplotlib(tmp_path):
 
 # --- mistakes on the command line: one clear line, never a traceback ------------------------
 
-SEEDED = NAMES + ["mlp_moons", "mlp_spiral"]  # every demo with --seed
+SEEDED = NAMES + ["mlp_moons", "mlp_spiral", "cnn_digits"]  # every demo with --seed
 
 
 def assert_usage_error(done, message):

@@ -190,6 +190,71 @@ def np_scatter(x, key, shape):
     return out
 
 
+def window_geometry(draw):
+    """A shape (N, C, *S) with 1 or 2 spatial axes and window settings that fit it:
+    kernel, stride, dilation and (before, after) padding per axis."""
+    k = draw(st.integers(1, 2))
+    kernel, stride, dilation, padding, sizes = [], [], [], [], []
+    for _ in range(k):
+        j, d = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+        lo, hi = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+        span = d * (j - 1) + 1
+        kernel.append(j)
+        dilation.append(d)
+        stride.append(draw(st.integers(1, 3)))
+        padding.append((lo, hi))
+        sizes.append(draw(st.integers(max(1, span - lo - hi), max(1, span - lo - hi) + 3)))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2)), *sizes)
+    return shape, {"kernel_size": tuple(kernel), "stride": tuple(stride),
+                   "padding": tuple(padding), "dilation": tuple(dilation)}
+
+
+def windowable(draw):
+    shape, params = window_geometry(draw)
+    return [S.values(draw, shape)], params
+
+
+def foldable(draw):
+    """Windows (N, *O, C, *K) and the shape (N, C, *S) they are folded back into."""
+    shape, params = window_geometry(draw)
+    windows = np_unfold(np.zeros(shape), **params)
+    kernel = params.pop("kernel_size")
+    assert windows.shape[-len(kernel):] == kernel
+    return [S.values(draw, windows.shape)], {**params, "shape": shape}
+
+
+def np_window_positions(shape, kernel_size, stride, padding, dilation):
+    """(window position o, kernel tap j, the padded input's index o*stride + j*dilation)."""
+    sizes = [m + lo + hi for m, (lo, hi) in zip(shape[2:], padding)]
+    counts = [(m - d * (j - 1) - 1) // s + 1 for m, j, s, d in zip(sizes, kernel_size, stride,
+                                                                     dilation)]
+    for o in np.ndindex(*counts):
+        for j in np.ndindex(*kernel_size):
+            yield o, j, tuple(a * s + b * d for a, b, s, d in zip(o, j, stride, dilation))
+
+
+def np_unfold(a, kernel_size, stride, padding, dilation):
+    """The windows, element by element: out[n, *o, c, *j] = padded[n, c, *(o*s + j*d)]."""
+    padded = np.pad(a, ((0, 0), (0, 0), *padding))
+    positions = list(np_window_positions(a.shape, kernel_size, stride, padding, dilation))
+    counts = tuple(np.max([o for o, _, _ in positions], axis=0) + 1)
+    out = np.zeros((a.shape[0], *counts, a.shape[1], *kernel_size))
+    for o, j, p in positions:
+        out[(slice(None), *o, slice(None), *j)] = padded[(slice(None), slice(None), *p)]
+    return out
+
+
+def np_fold(a, shape, stride, padding, dilation):
+    """Each window element added back at padded[n, c, *(o*s + j*d)], the padding cropped."""
+    k = len(stride)
+    kernel = a.shape[2 + k:]
+    padded = np.zeros((*shape[:2], *[m + lo + hi for m, (lo, hi) in zip(shape[2:], padding)]))
+    for o, j, p in np_window_positions(shape, kernel, stride, padding, dilation):
+        padded[(slice(None), slice(None), *p)] += a[(slice(None), *o, slice(None), *j)]
+    return padded[(slice(None), slice(None), *[slice(lo, lo + m) for m, (lo, _) in
+                                               zip(shape[2:], padding)])]
+
+
 # --- inputs of the everyday ops -------------------------------------------------------
 
 
@@ -476,6 +541,10 @@ CASES = [
     Case("put (t[key] = b)", "put", put_into_copy, np_put, puttable),
     Case("cat", "cat", lambda *xs, axis: tg.cat(xs, axis=axis),
          lambda *xs, axis: np.concatenate(xs, axis=axis), concatenable),
+    Case("unfold (sliding windows)", "unfold", lambda a, **p: a.sliding_windows(**p),
+         np_unfold, windowable),
+    Case("fold (windows added back)", "fold", lambda a, **p: a.fold_windows(**p), np_fold,
+         foldable),
     Case("stack", "composite", lambda *xs, axis: tg.stack(xs, dim=axis),
          lambda *xs, axis: np.stack(xs, axis=axis), stackable),
     Case("sigmoid", "composite", lambda a: a.sigmoid(), lambda a: 1 / (1 + np.exp(-a)),

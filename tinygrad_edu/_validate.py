@@ -2,6 +2,7 @@
 
     positive_int(value, "epochs", "QuadraticRegressor.fit")  -> the int, or ValueError
     positive_number(value, "lr", "SGD")                     -> the float, or ValueError
+    ints_per_axis(value, 2, "stride", "conv2d", error=RuntimeError)  -> a tuple of 2 ints
 
 The message says where the check failed, which argument and what it got:
 "SGD: lr must be a positive number, got -1". ``where`` and ``name`` may be left
@@ -47,3 +48,24 @@ def positive_number(value: Any, name: str = "", where: str = "") -> float:
         raise _error(value, name, where,
                      "a finite positive number" if infinite else "a positive number")
     return float(value)
+
+
+def ints_per_axis(value: Any, count: int, name: str = "", where: str = "", minimum: int = 1,
+                  error: type[Exception] = ValueError) -> tuple[int, ...]:
+    """``value`` (one whole number, or ``count`` of them) as a tuple of ``count`` ints,
+    each at least ``minimum`` (1: "positive", 0: "non-negative"): the kernel sizes,
+    strides and paddings of convolutions, one per spatial axis. A value that is not whole
+    numbers is a TypeError; the wrong count or too small a number raises ``error``."""
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * count
+    prefix = f"{where}: " if where else ""
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        raise TypeError(f"{prefix}{name} must be an int or {count} ints (one per spatial "
+                        f"axis), got {_shown(value)}")
+    if len(values) != count:
+        raise error(f"{prefix}{name} must be an int or {count} ints (one per spatial axis), "
+                    f"got {_shown(value)}")
+    if any(v < minimum for v in values):
+        wanted = "positive" if minimum == 1 else f"at least {minimum}" if minimum else \
+            "non-negative"
+        raise error(f"{prefix}{name} must be {wanted}, got {_shown(value)}")
+    return tuple(int(v) for v in values)

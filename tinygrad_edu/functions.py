@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import names, ops
+from ._validate import ints_per_axis
 from .convert import check_dtype, to_array
 from .devices import CPU, is_device
 from .devices import check as check_device
@@ -680,6 +681,52 @@ class TensorMethods:
         """zeros(shape) with this tensor added at [key] (the adjoint of indexing)."""
         return apply(ops.SCATTER, self, key=key, shape=shape)
 
+    def sliding_windows(self, kernel_size: int | Sequence[int], stride: int | Sequence[int] = 1,
+                        padding: Any = 0, dilation: int | Sequence[int] = 1, *,
+                        pad_value: float = 0.0) -> Tensor:
+        """The windows a convolution or a pooling reads (im2col), for a tensor (N, C, *S)
+        with one or more spatial axes S: shaped (N, *O, C, *K), one row per window
+        position o holding its patch, ``out[n, *o, c, *j] = padded[n, c, *(o*stride +
+        j*dilation)]``. ``padding`` is a number per side, one per axis, or one
+        (before, after) pair per axis, filled with ``pad_value`` (not differentiated).
+        Under backward each window's gradient is added back where it was read."""
+        params = _window_params(self.shape, kernel_size, stride, padding, dilation,
+                                "sliding_windows")
+        kernel, stride, padding, dilation = params
+        for m, k, (lo, hi), d in zip(self.shape[2:], kernel, padding, dilation):
+            if m + lo + hi < d * (k - 1) + 1:
+                raise ValueError(
+                    f"sliding_windows: a window of {k} taps with dilation {d} spans "
+                    f"{d * (k - 1) + 1} elements, more than the {m + lo + hi} of an axis of "
+                    f"size {m} padded by {(lo, hi)} (tensor shape {self.shape}); use a "
+                    "smaller kernel or more padding")
+        return apply(ops.UNFOLD, self, kernel_size=kernel, stride=stride, padding=padding,
+                     dilation=dilation, pad_value=float(pad_value))
+
+    def fold_windows(self, shape: Sequence[int], stride: int | Sequence[int] = 1,
+                     padding: Any = 0, dilation: int | Sequence[int] = 1) -> Tensor:
+        """The reverse of ``sliding_windows`` (col2im): zeros(shape), shape (N, C, *S),
+        with each window of this tensor (N, *O, C, *K) added back where
+        ``sliding_windows`` would have read it; overlaps add up, the padding is dropped."""
+        shape = tuple(int(n) for n in shape)
+        k = len(shape) - 2
+        if k < 1 or self.ndim != 2 * k + 2:
+            raise ValueError(f"fold_windows: windows of shape {self.shape} do not fit the "
+                             f"shape {shape}: they must be (N, *O, C, *K) for (N, C, *S), "
+                             f"{2 * k + 2} dimensions")
+        kernel = self.shape[2 + k:]
+        _, stride, padding, dilation = _window_params(shape, kernel, stride, padding,
+                                                      dilation, "fold_windows")
+        counts = tuple(ops._window_count(m + lo + hi, j, s, d) for m, j, (lo, hi), s, d in
+                       zip(shape[2:], kernel, padding, stride, dilation))
+        expected = (shape[0], *counts, shape[1], *kernel)
+        if self.shape != expected:
+            raise ValueError(f"fold_windows: windows of shape {self.shape} do not fit the "
+                             f"shape {shape} with stride {stride}, padding {padding} and "
+                             f"dilation {dilation}: expected windows of shape {expected}")
+        return apply(ops.FOLD, self, shape=shape, stride=stride, padding=padding,
+                     dilation=dilation)
+
     # --- everyday ops with PyTorch's names ---------------------------------------------
     # Elementwise: one primitive each (sin, log1p ...); reciprocal is 1/x.
 
@@ -1062,6 +1109,28 @@ def _check_range(index: np.ndarray, size: int, dim: int, name: str) -> None:
         raise IndexError(f"{name}: index {bad} is out of range for dim {dim} of size {size} "
                          f"(valid: 0 to {size - 1})")
 
+
+
+def _window_params(shape: tuple[int, ...], kernel_size: Any, stride: Any, padding: Any,
+                   dilation: Any, where: str) -> tuple:
+    """(kernel, stride, padding, dilation) for windows over the spatial axes of shape
+    (N, C, *S): tuples with one int per axis, padding one (before, after) pair per axis."""
+    k = len(shape) - 2
+    if k < 1:
+        raise ValueError(f"{where}: needs a tensor (N, C, *spatial) with at least one "
+                         f"spatial axis, got shape {shape}")
+    kernel = ints_per_axis(kernel_size, k, "kernel_size", where)
+    stride = ints_per_axis(stride, k, "stride", where)
+    dilation = ints_per_axis(dilation, k, "dilation", where)
+    if isinstance(padding, (tuple, list)) and padding and all(
+            isinstance(p, (tuple, list)) for p in padding):
+        if len(padding) != k:
+            raise ValueError(f"{where}: padding needs {k} (before, after) pairs, one per "
+                             f"spatial axis, got {padding!r}")
+        pairs = tuple(ints_per_axis(p, 2, "each padding pair", where, 0) for p in padding)
+    else:  # the same on both sides (a pair for one axis would be ambiguous: ((lo, hi),))
+        pairs = tuple((p, p) for p in ints_per_axis(padding, k, "padding", where, 0))
+    return kernel, stride, pairs, dilation
 
 # --- functions of several tensors -----------------------------------------------------
 

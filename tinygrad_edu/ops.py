@@ -162,6 +162,22 @@ def cumsum(x, axis: int):
     return np.cumsum(x, axis=axis) if _is_array(x) else x.cumsum(axis)
 
 
+def unfold(x, kernel_size: tuple[int, ...], stride: tuple[int, ...], padding: tuple,
+           dilation: tuple[int, ...]):
+    """The sliding windows of x (N, C, *S), zero-padded: see ``UNFOLD``."""
+    if _is_array(x):
+        return _unfold_forward(x, kernel_size, stride, padding, dilation)
+    return x.sliding_windows(kernel_size, stride, padding, dilation)
+
+
+def fold(x, shape: tuple[int, ...], stride: tuple[int, ...], padding: tuple,
+         dilation: tuple[int, ...]):
+    """Windows x (N, *O, C, *K) added back into zeros(shape): see ``FOLD``."""
+    if _is_array(x):
+        return _fold_forward(x, shape, stride, padding, dilation)
+    return x.fold_windows(shape, stride, padding, dilation)
+
+
 def prod(x, axis: tuple[int, ...]):
     """The product over ``axis``, keeping the reduced axes as size 1."""
     return np.prod(x, axis=axis, keepdims=True) if _is_array(x) else x.prod(axis=axis,
@@ -345,6 +361,58 @@ def _written(index: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return mask.reshape(shape)
 
 
+def _window_count(size: int, kernel: int, stride: int, dilation: int) -> int:
+    """How many windows of ``kernel`` taps, ``dilation`` apart, fit along an axis of
+    ``size`` (padding included) when they start every ``stride`` elements."""
+    return (size - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _unfold_forward(a: np.ndarray, kernel_size, stride, padding, dilation,
+                    pad_value: float = 0.0) -> np.ndarray:
+    """The windows of a (N, C, *S) with k = len(kernel_size) spatial axes, padded by
+    ``padding`` ((before, after) per spatial axis) with ``pad_value``:
+
+        out[n, *o, c, *j] = padded[n, c, *(o*stride + j*dilation)]
+
+    shaped (N, *O, C, *K): one row per window position o, holding its patch (c, *j),
+    so that a convolution is one matrix product. The padded copy is laid out channels
+    last (N, *S, C), the windows are read from it through a strided view (no loop) and
+    copied, so the result owns its memory."""
+    n, c, *sizes = a.shape
+    padded = np.full((n, *[m + lo + hi for m, (lo, hi) in zip(sizes, padding)], c), pad_value,
+                     dtype=a.dtype)
+    inside = tuple(slice(lo, lo + m) for m, (lo, hi) in zip(sizes, padding))
+    padded[(slice(None), *inside)] = np.moveaxis(a, 1, -1)
+    counts = [_window_count(m + lo + hi, k, s, d)
+              for m, (lo, hi), k, s, d in zip(sizes, padding, kernel_size, stride, dilation)]
+    step_n, *steps, step_c = padded.strides
+    shape = (n, *counts, c, *kernel_size)
+    strides = (step_n, *(t * s for t, s in zip(steps, stride)), step_c,
+               *(t * d for t, d in zip(steps, dilation)))
+    return np.lib.stride_tricks.as_strided(padded, shape, strides, writeable=False).copy()
+
+
+def _fold_forward(a: np.ndarray, shape, stride, padding, dilation) -> np.ndarray:
+    """The adjoint of unfold: zeros(shape) (N, C, *S) with each window of a
+    (N, *O, C, *K) added back where unfold read it; overlapping windows add up and
+    what fell on the padding is dropped. One strided slice per kernel tap j:
+
+        padded[n, c, *(j*dilation + o*stride)] += a[n, *o, c, *j]   for all o at once
+
+    (summed channels last, (N, *S, C), where each tap's slice of a is a plain block)."""
+    k = len(stride)
+    counts, kernel = a.shape[1:1 + k], a.shape[2 + k:]
+    n, c, *sizes = shape
+    out = np.zeros((n, *[m + lo + hi for m, (lo, hi) in zip(sizes, padding)], c), dtype=a.dtype)
+    taps = np.moveaxis(a, tuple(range(2 + k, 2 + 2 * k)), tuple(range(k)))  # (*K, N, *O, C)
+    for tap in np.ndindex(*kernel):
+        where = tuple(slice(j * d, j * d + (o - 1) * s + 1, s)
+                      for j, o, s, d in zip(tap, counts, stride, dilation))
+        out[(slice(None), *where)] += taps[tap]
+    inside = tuple(slice(lo, lo + m) for m, (lo, hi) in zip(sizes, padding))
+    return np.moveaxis(out[(slice(None), *inside)], -1, 1)
+
+
 # --- THE TABLE -----------------------------------------------------------------------
 # Elementwise, two inputs (broadcasting)
 
@@ -512,6 +580,19 @@ CAT = Op("cat", lambda *xs, axis: np.concatenate(xs, axis=axis),
          Rule("d cat(x_0..x_n)/dx_i: slice i of g", _cat_grad),
          variadic=True)
 
+# Sliding windows: convolution and pooling are compositions of these and a matmul or a
+# reduction. Each is the other's rule, so second derivatives through them work.
+
+UNFOLD = Op("unfold", _unfold_forward,
+            Rule("d unfold(a)/da = fold(g): each window's gradient added back where it was read",
+                 lambda g, in_shape, stride, padding, dilation: fold(g, in_shape, stride, padding,
+                                                                     dilation)))
+
+FOLD = Op("fold", _fold_forward,
+          Rule("d fold(a)/da = unfold(g): each window reads g where it was added",
+               lambda g, in_shape, stride, padding, dilation: unfold(
+                   g, in_shape[2 + len(stride):], stride, padding, dilation)))
+
 
 # Every primitive, in the order above (docs and tests walk this list).
 ALL_OPS: tuple[Op, ...] = (
@@ -521,4 +602,5 @@ ALL_OPS: tuple[Op, ...] = (
     SUM, MAX, MIN, PROD, VAR, CUMSUM,
     MATMUL,
     RESHAPE, PERMUTE, FLIP, EXPAND, INDEX, SCATTER, PUT, CAT,
+    UNFOLD, FOLD,
 )

@@ -773,3 +773,5 @@ def _cross_entropy(input: Any, target: Any, weight: Any, ignore_index: int, redu
         return loss * (1.0 - label_smoothing) + uniform * (label_smoothing / classes)
     total = loss.sum() * (1.0 - label_smoothing) + uniform.sum() * (label_smoothing / classes)
     return _mean_by_weight(total, wt) if reduction == "mean" else total
+
+from .conv import avg_pool1d, avg_pool2d, conv1d, conv2d, fold, max_pool1d, max_pool2d, unfold  # noqa: E402, F401
