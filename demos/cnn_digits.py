@@ -12,7 +12,8 @@ MaxPool2d halves the image, keeping the strongest answer of each 2x2 block:
           -> conv 3x3 (32 filters), ReLU, max pool -> 32x2x2 -> flatten 128 -> Linear 10
 
 The 10 outputs are logits, one per digit; CrossEntropyLoss is minimised with Adam on
-mini-batches, the learning rate shrinking by a factor 0.85 after every epoch.
+mini-batches (a DataLoader over a TensorDataset, split with random_split, as in PyTorch),
+the learning rate shrinking by a factor 0.85 after every epoch.
 
 Run:  python demos/cnn_digits.py [--epochs 12] [--lr 0.01] [--batch-size 32] [--seed 0]
                                  [--out out] [--no-plot]
@@ -30,6 +31,7 @@ from _common import make_parser, positive_int, pyplot, save
 import tinygrad_edu as tg
 from tinygrad_edu import nn
 from tinygrad_edu.optim import Adam, ExponentialLR
+from tinygrad_edu.utils.data import DataLoader, TensorDataset, random_split
 
 DATA = Path(__file__).resolve().parent / "data" / "digits.npz"
 TEST_SHARE = 0.2  # the held-out fifth
@@ -43,11 +45,11 @@ def load_digits(path: Path = DATA) -> tuple[np.ndarray, np.ndarray]:
         return data["images"], data["labels"].astype(np.int64)
 
 
-def split(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Row numbers of the training and the held-out test examples."""
-    order = rng.permutation(n)
-    held_out = int(round(n * TEST_SHARE))
-    return order[held_out:], order[:held_out]
+
+
+def split(dataset, generator: tg.Generator) -> list:
+    """(training, held-out test) subsets of the dataset: a random fifth is held out."""
+    return random_split(dataset, [1 - TEST_SHARE, TEST_SHARE], generator=generator)
 
 
 class DigitsCNN(nn.Module):
@@ -69,20 +71,15 @@ def predict(model: nn.Module, x: np.ndarray) -> np.ndarray:
         return model(tg.tensor(x)).argmax(dim=1).numpy()
 
 
-def batches(n: int, batch_size: int, rng: np.random.Generator):
-    """Row numbers of one epoch's mini-batches, in a new random order each epoch.
-    (A stand-in: this becomes tinygrad_edu.utils.data.DataLoader(TensorDataset(x, y),
-    batch_size, shuffle=True) once that exists.)"""
-    order = rng.permutation(n)
-    for start in range(0, n, batch_size):
-        yield order[start:start + batch_size]
-
-
 def train(args: argparse.Namespace) -> dict:
     images, labels = load_digits()
-    rng = np.random.default_rng(args.seed)
-    train_rows, test_rows = split(len(labels), rng)
     x = (images / 16.0).reshape(-1, 1, 8, 8)  # (N, channels, height, width), pixels 0..1
+    dataset = TensorDataset(tg.tensor(x), tg.tensor(labels))
+    generator = tg.Generator().manual_seed(args.seed)  # the split and the batch order
+    train_set, test_set = split(dataset, generator)
+    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
+                        generator=generator)  # a new order every epoch
+    train_rows, test_rows = np.array(train_set.indices), np.array(test_set.indices)
     x_train, y_train = x[train_rows], labels[train_rows]
     x_test, y_test = x[test_rows], labels[test_rows]
 
@@ -111,12 +108,12 @@ def train(args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         total = 0.0
-        for rows in batches(len(y_train), args.batch_size, rng):
-            loss = loss_fn(model(tg.tensor(x_train[rows])), y_train[rows])
+        for xb, yb in loader:
+            loss = loss_fn(model(xb), yb)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += loss.item() * len(rows)
+            total += loss.item() * len(yb)
         schedule.step()
         measure(epoch, total / len(y_train), time.perf_counter() - start)
     seconds = time.perf_counter() - start
