@@ -142,7 +142,8 @@ def plot_curves(result: dict, out: Path) -> Path:
     ax_loss.set_ylabel("loss")
     ax_acc.plot(epochs, history["train"], color="tab:green", label="training images")
     ax_acc.plot(epochs, history["test"], color="tab:orange", label="held-out test images")
-    ax_acc.axhline(TARGET, color="gray", linestyle="--", linewidth=1, label=f"{TARGET:g} %: the target for the defaults")
+    ax_acc.axhline(TARGET, color="gray", linestyle="--", linewidth=1,
+                   label=f"{TARGET:g} %: the target for the defaults")
     ax_acc.set_ylim(max(0.0, min(history["test"]) - 5), 101)
     ax_acc.set_title("accuracy")
     ax_acc.set_xlabel("epoch")
