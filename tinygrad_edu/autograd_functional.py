@@ -32,28 +32,33 @@ def _as_tuple(value: Any, what: str, where: str) -> tuple[tuple[Tensor, ...], bo
                                                   else ""))
 
 
-def _call(func: Callable, inputs: Any, create_graph: bool, where: str) -> tuple[_Call, bool]:
-    """func called on fresh copies of the inputs: (the call, were the inputs a tuple)."""
+def _call(func: Callable, inputs: Any, create_graph: bool,
+          where: str) -> tuple[_Call, bool, bool]:
+    """func called on fresh copies of the inputs: (the call, were the inputs a tuple,
+    were the outputs a tuple)."""
     inputs, is_tuple = _as_tuple(inputs, "the inputs", where)
-    call = _Call(func, inputs, {}, None, False, where, record=create_graph)
-    _as_tuple(call.out, "the outputs of the user-provided function", where)
-    return call, is_tuple
+    call = _Call(func, inputs, {}, None, False, where, record=create_graph,
+                 out_error=TypeError)
+    _, out_tuple = _as_tuple(call.out, "the outputs of the function", where)
+    return call, is_tuple, out_tuple
 
 
 def _vector(v: Any, like: list[Tensor], what: str, where: str) -> list[Tensor]:
-    """v (shaped like ``like``), or ones if None and ``like`` is a single element."""
+    """v (shaped like ``like``, the function's inputs or outputs: ``what`` is "input" or
+    "output"), or ones if None and ``like`` is a single element."""
     if v is None:
         if len(like) != 1 or like[0].numel() != 1:
-            raise RuntimeError(f"{where}: v can only be None if the {what} is a single "
-                               f"Tensor with a single element; pass v shaped like the {what}")
+            raise RuntimeError(f"{where}: v can only be None if the function's {what} is a "
+                               f"single Tensor with a single element; pass v shaped like "
+                               f"the {what}")
         return [Tensor._wrap(np.ones(like[0].shape, like[0].dtype), None)]
     vs, _ = _as_tuple(v, "v", where)
     if len(vs) != len(like):
-        raise RuntimeError(f"{where}: v has {len(vs)} tensors but the {what} has "
-                           f"{len(like)}; give one per {what[:-1] if what.endswith('s') else what}")
+        raise RuntimeError(f"{where}: v has {len(vs)} tensors but the function has "
+                           f"{len(like)} {what}s; give one per {what}")
     for k, (t, x) in enumerate(zip(vs, like)):
         if t.shape != x.shape:
-            raise RuntimeError(f"{where}: v {k} has shape {t.shape} but the {what} {k} has "
+            raise RuntimeError(f"{where}: v {k} has shape {t.shape} but {what} {k} has "
                                f"shape {x.shape}; they must match")
     return list(vs)
 
@@ -74,11 +79,10 @@ def vjp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple[Any, Any]:
     """``(func(inputs), vᵀJ)``, as ``torch.autograd.functional.vjp``."""
     where = "autograd.functional.vjp"
-    call, is_tuple = _call(func, inputs, create_graph, where)
-    grads = call.vjp(_vector(v, call.out_flat, "outputs", where))
+    call, is_tuple, out_tuple = _call(func, inputs, create_graph, where)
+    grads = call.vjp(_vector(v, call.out_flat, "output", where))
     if strict:
         _strict(grads, where, "the output")
-    _, out_tuple = _as_tuple(call.out, "outputs", where)
     return (_shaped(call.out_flat, out_tuple, create_graph),
             _shaped(_filled(grads, call.inputs), is_tuple, create_graph))
 
@@ -88,15 +92,14 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
     """``(func(inputs), J v)``, as ``torch.autograd.functional.jvp`` (forward mode by
     the double-vjp trick, see ``tinygrad_edu.func.jvp``)."""
     where = "autograd.functional.jvp"
-    call, _ = _call(func, inputs, create_graph, where)
-    tangents = _vector(v, call.inputs, "inputs", where)
+    call, _, out_tuple = _call(func, inputs, create_graph, where)
+    tangents = _vector(v, call.inputs, "input", where)
     out_tangents = call.linearize()(tangents)
     if strict:
         for k, t in enumerate(out_tangents):
             if t is None:
                 raise RuntimeError(f"{where}: output {k} is independent of the inputs; "
                                    "this is not allowed with strict=True")
-    _, out_tuple = _as_tuple(call.out, "outputs", where)
     return (_shaped(call.out_flat, out_tuple, create_graph),
             _shaped(_filled(out_tangents, call.out_flat), out_tuple, create_graph))
 
@@ -113,8 +116,7 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
         raise ValueError(f"{where}: strategy must be 'forward-mode' or 'reverse-mode', got "
                          f"{strategy!r}; forward mode is cheaper when there are more "
                          "outputs than inputs")
-    call, in_tuple = _call(func, inputs, create_graph, where)
-    _, out_tuple = _as_tuple(call.out, "outputs", where)
+    call, in_tuple, out_tuple = _call(func, inputs, create_graph, where)
     if strategy == "reverse-mode":
         parts = _rows(call)
         blocks = _blocks(call, parts, by_rows=True)
@@ -163,13 +165,13 @@ def _hessian_product(func: Callable, inputs: Any, v: Any, create_graph: bool, st
                      where: str) -> tuple[Any, Any]:
     """(func(inputs), H v): the vjp of the recorded gradient along v (H is symmetric,
     so this is also vᵀH)."""
-    call, is_tuple = _call(func, inputs, True, where)
+    call, is_tuple, _ = _call(func, inputs, True, where)
     out = call.out
     if not isinstance(out, Tensor) or out.numel() != 1:
         got = f"shape {out.shape}" if isinstance(out, Tensor) else type(out).__name__
         raise RuntimeError(f"{where}: the function must return a Tensor with a single "
                            f"element, got {got}")
-    vs = _vector(v, call.inputs, "inputs", where)
+    vs = _vector(v, call.inputs, "input", where)
     grads = call.vjp([Tensor._wrap(np.ones(out.shape, out.dtype), None)])
     if strict:
         _strict(grads, where, "the output")

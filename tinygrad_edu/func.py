@@ -83,12 +83,13 @@ def _describe(spec: Any) -> str:
         (f"({inner})" if spec[0] == "tuple" else f"[{inner}]")
 
 
-def _tensors(tree: Any, what: str, where: str) -> tuple[list[Tensor], Any]:
-    """The Tensor leaves of ``tree``, or a ValueError naming what is not a Tensor."""
+def _tensors(tree: Any, what: str, where: str,
+             error: type[Exception] = ValueError) -> tuple[list[Tensor], Any]:
+    """The Tensor leaves of ``tree``, or an error naming what is not a Tensor."""
     leaves, spec = _flatten(tree)
     for leaf in leaves:
         if not isinstance(leaf, Tensor):
-            raise ValueError(f"{where}: {what} must be Tensors (or tuples, lists and dicts "
+            raise error(f"{where}: {what} must be Tensors (or tuples, lists and dicts "
                              f"of Tensors), got {type(leaf).__name__}; wrap numbers with "
                              "tensor(...)")
     return leaves, spec
@@ -157,7 +158,8 @@ class _Call:
     only if the output depends on something outside that requires grad)."""
 
     def __init__(self, func: Callable, args: tuple, kwargs: dict, argnums: Any,
-                 has_aux: bool, where: str, record: bool | None = None) -> None:
+                 has_aux: bool, where: str, record: bool | None = None,
+                 out_error: type[Exception] = ValueError) -> None:
         self.where = where
         args = list(args)
         if argnums is None:  # all positional arguments, as one tuple
@@ -184,7 +186,7 @@ class _Call:
         with enable_grad():  # as torch.func: a surrounding no_grad() does not stop us
             result = func(*args, **kwargs)
         self.out, self.aux = _split_aux(result, has_aux, where)
-        self.out_flat, self.out_spec = _tensors(self.out, "the outputs of f", where)
+        self.out_flat, self.out_spec = _tensors(self.out, "the outputs of f", where, out_error)
         self.record = _reaches_outside(self.out_flat, self.inputs) if record is None else record
 
     def output(self) -> Any:
@@ -312,10 +314,10 @@ def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False,
 
 
 def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0,
-                   has_aux: bool = False) -> Callable:
+                   has_aux: bool = False, *, _where: str = "grad_and_value") -> Callable:
     """A function returning ``(gradient, value)`` of the scalar function f, as
     ``torch.func.grad_and_value``; with ``has_aux``, ``(gradient, (value, aux))``."""
-    where = "grad_and_value(f)(*args)"
+    where = f"{_where}(f)(*args)"
 
     def wrapper(*args: Any, **kwargs: Any) -> tuple:
         call = _Call(func, args, kwargs, argnums, has_aux, where)
@@ -338,7 +340,7 @@ def grad(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = Fal
     """The gradient of a scalar function, as ``torch.func.grad``: ``grad(f)(x)`` is
     df/dx, shaped like x (a tuple for a tuple ``argnums``); with ``has_aux=True`` f
     returns ``(value, aux)`` and the result is ``(gradient, aux)``."""
-    inner = grad_and_value(func, argnums, has_aux)
+    inner = grad_and_value(func, argnums, has_aux, _where="grad")
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         gradient, value = inner(*args, **kwargs)
