@@ -46,6 +46,16 @@ def test_grad_jvp_jacobians_and_hessian_match_central_differences():
                                    atol=1e-7)
 
 
+def test_the_four_ways_to_a_hessian_agree():
+    x, y = tg.tensor([[0.3], [-0.8], [1.4]]), tg.tensor([0.5, -1.0, 2.0, 0.1])
+    scalar = lambda s: f(s, y).exp().sum()  # noqa: E731
+    hess = func.hessian(scalar)(x).array
+    for way in (func.jacfwd(func.jacrev(scalar)), func.jacrev(func.jacfwd(scalar)),
+                func.jacrev(func.jacrev(scalar)), func.jacfwd(func.jacfwd(scalar))):
+        np.testing.assert_allclose(way(x).array, hess, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(hess.reshape(3, 3), hess.reshape(3, 3).T, rtol=1e-12)
+
+
 def test_forward_mode_comes_from_the_reverse_table_whatever_the_cotangent_value():
     """The double-vjp trick: uᵀJ is linear in u, so its derivative along t does not
     depend on the u it was recorded at (zeros here); compare with u = random."""
