@@ -5,11 +5,28 @@ Read it in this order: ``ops.py`` (every derivative, in one table), ``tensor.py`
 then ``functions.py`` (everything else a Tensor does, composed of ops) as needed.
 """
 
+import sys as _sys
+
 import numpy as _np
 
 # first: functions.py and inplace.py join the rest of Tensor's methods to the class
 from . import functions, hooks, inplace  # isort: skip
-from . import autograd, backends, cuda, data, engine, explain, models, nn, ops, optim, utils, viz
+from . import (
+    autograd,
+    autograd_functional,
+    backends,
+    cuda,
+    data,
+    engine,
+    explain,
+    func,
+    models,
+    nn,
+    ops,
+    optim,
+    utils,
+    viz,
+)
 from .anomaly import AnomalyError, detect_anomaly, set_detect_anomaly
 from .convert import get_default_dtype, set_default_dtype
 from .creation import (
@@ -56,6 +73,10 @@ __version__ = "0.1.0"
 # torch.autograd.gradcheck / gradgradcheck are ours (gradcheck.py builds on autograd.grad,
 # so autograd.py cannot import it itself)
 autograd.gradcheck, autograd.gradgradcheck = gradcheck, gradgradcheck
+# torch.autograd.functional likewise (it builds on func.py, which builds on autograd.py);
+# registered as a module too, so `from tinygrad_edu.autograd.functional import jacobian` works
+autograd.functional = autograd_functional
+_sys.modules[__name__ + ".autograd.functional"] = autograd_functional
 
 # dtypes, with PyTorch's names (they are NumPy's dtypes: t.dtype == tinygrad_edu.long)
 float32 = _np.float32
