@@ -9,7 +9,22 @@ import numpy as _np
 
 # first: functions.py and inplace.py join the rest of Tensor's methods to the class
 from . import functions, hooks, inplace  # isort: skip
-from . import autograd, backends, cuda, data, engine, explain, models, nn, ops, optim, utils, viz
+from . import (
+    autograd,
+    backends,
+    cuda,
+    data,
+    engine,
+    explain,
+    models,
+    nn,
+    ops,
+    optim,
+    stepper,
+    utils,
+    viz,
+    why,
+)
 from .anomaly import AnomalyError, detect_anomaly, set_detect_anomaly
 from .convert import get_default_dtype, set_default_dtype
 from .creation import (
@@ -46,10 +61,12 @@ from .explain import explain_backward
 from .functions import as_tensor, cat, einsum, maximum, minimum, stack, tensor, where
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+from .hooks import retain_grads
 from .nn.functional import log_softmax, relu, sigmoid, softmax, tanh
 from .serialization import load, save
 from .tensor import Tensor
 from .viz import draw_graph, graph_stats, to_dot, to_text
+from .why import explain_grad
 
 __version__ = "0.1.0"
 
