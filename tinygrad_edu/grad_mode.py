@@ -19,8 +19,15 @@ from typing import Any
 
 from .engine import Observer, state
 
-# tensors computed, while recording was off, from tensors that require grad
-made_without_grad: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# tensors computed, while recording was off, from tensors that require grad: id -> ref
+# (by id: a Tensor's == is elementwise, so it cannot be a dictionary key itself)
+_made_without_grad: dict[int, weakref.ref] = {}
+
+
+def made_without_grad(t: Any) -> bool:
+    """True if ``t`` was computed inside ``no_grad`` from tensors that require grad."""
+    ref = _made_without_grad.get(id(t))
+    return ref is not None and ref() is t
 
 
 class _WatchNoGrad(Observer):
@@ -34,7 +41,9 @@ class _WatchNoGrad(Observer):
 
     def made(self, t: Any) -> None:
         if self.pending:
-            made_without_grad[t] = True
+            key = id(t)
+            _made_without_grad[key] = weakref.ref(
+                t, lambda _ref, k=key: _made_without_grad.pop(k, None))
             self.pending = False
 
 

@@ -6,7 +6,7 @@ learn: the tensor is not a leaf, does not require grad, was computed under
 ``explain_grad(t)`` states each fact about ``t`` that matters and what to do.
 
 Where a tensor came from is noted as it is made, in side tables of the features that
-make it: ``grad_mode.made_without_grad`` (results of ops in a ``no_grad`` block) and,
+make it: ``grad_mode.made_without_grad(t)`` (results of ops in a ``no_grad`` block) and,
 here, the results of ``detach()`` and ``.data`` called on tensors that require grad
 (the two methods are wrapped once, at import, to note that; nothing else changes).
 """
@@ -25,7 +25,18 @@ from .viz import _short
 
 __all__ = ["GradReport", "explain_grad"]
 
-_origin: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # tensor -> "detach()"
+# id(tensor) -> (ref, "detach()" or ".data"); by id: a Tensor's == is elementwise
+_origin: dict[int, tuple[weakref.ref, str]] = {}
+
+
+def _note(t: Tensor, how: str) -> None:
+    key = id(t)
+    _origin[key] = (weakref.ref(t, lambda _ref, k=key: _origin.pop(k, None)), how)
+
+
+def _origin_of(t: Tensor) -> str | None:
+    entry = _origin.get(id(t))
+    return entry[1] if entry is not None and entry[0]() is t else None
 
 _plain_detach = Tensor.detach
 _plain_data = Tensor.data
@@ -34,14 +45,14 @@ _plain_data = Tensor.data
 def _detach(self: Tensor) -> Tensor:
     t = _plain_detach(self)
     if self.requires_grad:
-        _origin[t] = "detach()"
+        _note(t, "detach()")
     return t
 
 
 def _data(self: Tensor) -> Tensor:
     t = _plain_data.fget(self)
     if self.requires_grad:
-        _origin[t] = ".data"
+        _note(t, ".data")
     return t
 
 
@@ -117,8 +128,8 @@ def _tensor_report(t: Tensor, label: str) -> tuple[list[str], list[str]]:
         lines.append(f"requires_grad: {t.requires_grad}")
         if not t.requires_grad:
             causes.append("requires_grad=False")
-            origin = _origin.get(t)
-            if origin is None and t in grad_mode.made_without_grad:
+            origin = _origin_of(t)
+            if origin is None and grad_mode.made_without_grad(t):
                 origin = "no_grad"
             if origin == "no_grad":
                 lines.append("origin: computed inside no_grad() (or inference_mode, "
