@@ -448,7 +448,7 @@ def stepper(output: Tensor, gradient: Any = None, retain_graph: bool = False,
     return Stepper(title, svg, height, steps, box_chars, record)
 
 
-viz.stepper = stepper  # the page is one of viz's pictures: tinygrad_edu.viz.stepper
+viz.stepper, viz.keep_values = stepper, keep_values  # tinygrad_edu.viz.stepper ...
 
 
 _PAGE = """<!DOCTYPE html>
