@@ -1,5 +1,8 @@
 """Suite-wide settings. With TINYGRAD_EDU_REQUIRE_TORCH=1 (as CI sets it) the run stops
-at once if PyTorch cannot be imported, instead of skipping every comparison with it."""
+at once if PyTorch cannot be imported, instead of skipping every comparison with it.
+With TINYGRAD_EDU_REQUIRE_BROWSER=1 (CI too) the browser tests of the stepper page fail
+instead of skipping when Chromium, chromedriver or selenium is missing (see
+tests/test_stepper_browser.py)."""
 
 from __future__ import annotations
 

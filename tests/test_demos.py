@@ -277,7 +277,7 @@ def test_the_largest_seed_is_fine(load_demo, name):
     load_demo(name).main(["--seed", "4294967295", "--epochs", "2", "--no-plot"])
 
 
-ALL = SEEDED + ["explain_backward"]  # every demo; all take --out and --no-plot
+ALL = SEEDED + ["explain_backward", "stepper"]  # every demo; all take --out and --no-plot
 
 
 def blocked_matplotlib(tmp_path) -> dict:
@@ -327,7 +327,7 @@ def test_command_line_out_not_writable(tmp_path, inside):
     assert done.stdout == ""
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", [n for n in ALL if n != "stepper"])  # it needs none
 def test_command_line_without_matplotlib_asks_for_it_before_training(tmp_path, name):
     done = run_command([str(DEMOS / f"{name}.py"), "--out", str(tmp_path / "pictures")],
                        tmp_path, blocked_matplotlib(tmp_path))
@@ -414,3 +414,25 @@ def test_readme_starts_with_the_two_quiet_commands():
         ".venv/bin/python -m pytest -q",
         "```",
     ]
+
+
+def test_stepper_demo_writes_the_two_pages(load_demo, tmp_path, capsys):
+    result = load_demo("stepper").main(["--out", str(tmp_path)])
+    assert result["pages"] == [tmp_path / "stepper_quadratic.html", tmp_path / "stepper_mlp.html"]
+    for path in result["pages"]:
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith("<!DOCTYPE html>") and "<svg" in text
+    backward = [s for s in result["quadratic"].steps if s["phase"] == "backward"]
+    assert len(backward) == 6  # the quadratic model's six ops, node by node
+    assert result["w"].grad.item() == pytest.approx(-42.1125)
+    out = capsys.readouterr().out
+    assert "every one of the 4 parameters got a gradient" in out
+    assert f"wrote {tmp_path / 'stepper_mlp.html'}" in out
+
+
+def test_stepper_demo_needs_no_matplotlib(tmp_path):
+    env = blocked_matplotlib(tmp_path)
+    env["PYTHONPATH"] += os.pathsep + os.environ.get("PYTHONPATH", "")
+    done = run_command([str(DEMOS / "stepper.py"), "--out", str(tmp_path)], tmp_path, env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "stepper_quadratic.html").exists()

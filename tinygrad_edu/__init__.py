@@ -24,8 +24,10 @@ from . import (
     nn,
     ops,
     optim,
+    stepper,
     utils,
     viz,
+    why,
 )
 from .anomaly import AnomalyError, detect_anomaly, set_detect_anomaly
 from .convert import get_default_dtype, set_default_dtype
@@ -63,10 +65,12 @@ from .explain import explain_backward
 from .functions import as_tensor, cat, einsum, maximum, minimum, stack, tensor, where
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
+from .hooks import retain_grads
 from .nn.functional import log_softmax, relu, sigmoid, softmax, tanh
 from .serialization import load, save
 from .tensor import Tensor
 from .viz import draw_graph, graph_stats, to_dot, to_text
+from .why import explain_grad
 
 __version__ = "0.1.0"
 

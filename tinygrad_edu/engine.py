@@ -54,6 +54,9 @@ class Observer:
     def forward(self, op: Op, inputs: Sequence, out: np.ndarray, node: Node | None) -> None:
         """An op ran (node is None if nothing was recorded)."""
 
+    def made(self, t: Any) -> None:
+        """The tensor that op returned (right after ``forward``)."""
+
     def node_gradient(self, node: Node, g: Any) -> Any:
         """The whole gradient of node's output is known; return it (or a replacement)."""
         return g

@@ -223,9 +223,16 @@ def explain_backward(loss: Tensor, gradient: Any = None,
     The leaves' ``.grad`` are filled (accumulated) exactly as by ``backward()``.
     ``print(explain_backward(loss))`` shows the table.
     """
+    return traced_backward(loss, gradient, retain_graph, "explain_backward")
+
+
+def traced_backward(loss: Tensor, gradient: Any, retain_graph: bool,
+                    where: str) -> BackwardRecord:
+    """``loss.backward(gradient, retain_graph)`` watched by a Trace: the one way in for
+    ``explain_backward`` and the stepper page (``where`` names the caller in errors)."""
     if not isinstance(loss, Tensor):
-        raise TypeError(f"explain_backward: expected a Tensor, got {type(loss).__name__}")
+        raise TypeError(f"{where}: expected a Tensor, got {type(loss).__name__}")
     with observing(Trace()) as trace:
         run_backward([loss], [gradient], retain_graph, False, Accumulate(False),
-                     "explain_backward()")
+                     f"{where}()")
     return BackwardRecord(loss, trace.steps)

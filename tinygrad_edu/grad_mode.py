@@ -3,15 +3,63 @@
 Each is a block (``with no_grad():``) or a decorator (``@no_grad`` or ``@no_grad()``)
 around one switch, ``GradMode``: it sets ``engine.state.enabled`` on entry and puts the
 previous value back on exit (per thread).
+
+While a user's ``no_grad`` (or ``inference_mode``, ``set_grad_enabled(False)``) is on,
+a small observer notes the tensors computed from tensors that require grad
+(``made_without_grad``), so that ``explain_grad`` can say why such a tensor has no
+gradient. The switch that ``backward()`` itself uses does not watch.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from .engine import state
+from .engine import Observer, state
+
+# tensors computed, while recording was off, from tensors that require grad: id -> ref
+# (by id: a Tensor's == is elementwise, so it cannot be a dictionary key itself)
+_made_without_grad: dict[int, weakref.ref] = {}
+
+
+def made_without_grad(t: Any) -> bool:
+    """True if ``t`` was computed inside ``no_grad`` from tensors that require grad."""
+    ref = _made_without_grad.get(id(t))
+    return ref is not None and ref() is t
+
+
+class _WatchNoGrad(Observer):
+    """Notes the tensors that a no_grad block computes from tensors requiring grad."""
+
+    pending = False
+
+    def forward(self, op: Any, inputs: Sequence, out: Any, node: Any) -> None:
+        self.pending = node is None and not state.enabled and not state.in_backward \
+            and any(t.requires_grad for t in inputs)
+
+    def made(self, t: Any) -> None:
+        if self.pending:
+            key = id(t)
+            _made_without_grad[key] = weakref.ref(
+                t, lambda _ref, k=key: _made_without_grad.pop(k, None))
+            self.pending = False
+
+
+_WATCH = _WatchNoGrad()
+
+
+def _watch(on: bool) -> bool:
+    """Join (on) or leave the observers; True if this call changed anything."""
+    watching = _WATCH in state.observers
+    if on and not watching:
+        state.observers = [*state.observers, _WATCH]
+    elif watching and not on:
+        state.observers = [o for o in state.observers if o is not _WATCH]
+    else:
+        return False
+    return True
 
 
 def is_grad_enabled() -> bool:
@@ -22,21 +70,24 @@ def is_grad_enabled() -> bool:
 class GradMode:
     """A block, or a decorated function, that runs with recording set to ``enabled``."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, watch: bool = False) -> None:
         self.enabled = bool(enabled)
-        self.previous: list[bool] = []  # a stack: the same block may be entered twice
+        self.watch = watch and not self.enabled  # a user's no_grad: note what it makes
+        self.previous: list[tuple[bool, bool]] = []  # a stack: a block may be re-entered
 
     def __enter__(self) -> None:
-        self.previous.append(state.enabled)
+        self.previous.append((state.enabled, self.watch and _watch(True)))
         state.enabled = self.enabled
 
     def __exit__(self, *exc: object) -> None:
-        state.enabled = self.previous.pop()
+        state.enabled, joined = self.previous.pop()
+        if joined:
+            _watch(False)
 
     def __call__(self, fn: Callable) -> Callable:
         @functools.wraps(fn)
         def run(*args: Any, **kwargs: Any) -> Any:
-            with GradMode(self.enabled):
+            with GradMode(self.enabled, self.watch):
                 return fn(*args, **kwargs)
         return run
 
@@ -44,7 +95,7 @@ class GradMode:
 def no_grad(fn: Callable | None = None) -> Any:
     """``with no_grad():`` ops run without building a graph; in-place updates of
     parameters (``w -= lr * w.grad``) belong here. Also a decorator, with or without ()."""
-    return GradMode(False)(fn) if fn is not None else GradMode(False)
+    return GradMode(False, True)(fn) if fn is not None else GradMode(False, True)
 
 
 def inference_mode(mode: bool | Callable = True) -> Any:
@@ -52,8 +103,8 @@ def inference_mode(mode: bool | Callable = True) -> Any:
     PyTorch also forbids using its results in a later recorded graph). A block or a
     decorator; ``inference_mode(False)`` records as usual."""
     if callable(mode):
-        return GradMode(False)(mode)
-    return GradMode(not mode)
+        return GradMode(False, True)(mode)
+    return GradMode(not mode, True)
 
 
 def enable_grad(fn: Callable | None = None) -> Any:
@@ -66,7 +117,7 @@ class _Restore(GradMode):
     the previous mode at its end, a decorator undoes the switch and applies per call."""
 
     def __init__(self, enabled: bool, previous: bool) -> None:
-        super().__init__(enabled)
+        super().__init__(enabled, True)
         self.before = previous
 
     def __enter__(self) -> None:
@@ -74,9 +125,11 @@ class _Restore(GradMode):
 
     def __exit__(self, *exc: object) -> None:
         state.enabled = self.before
+        _watch(not self.before)
 
     def __call__(self, fn: Callable) -> Callable:
         state.enabled = self.before
+        _watch(not self.before)
         return super().__call__(fn)
 
 
@@ -86,4 +139,5 @@ def set_grad_enabled(mode: bool) -> GradMode:
     ``@set_grad_enabled(mode)`` it applies to each call of the function only."""
     previous = state.enabled
     state.enabled = bool(mode)
+    _watch(not mode)
     return _Restore(bool(mode), previous)

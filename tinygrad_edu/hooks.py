@@ -3,7 +3,8 @@
 ``t.register_hook(fn)`` calls ``fn(grad)`` when the gradient with respect to ``t`` has
 been computed (for a leaf: before it is added to ``.grad``); a returned tensor replaces
 the gradient. ``t.retain_grad()`` makes a non-leaf keep its gradient in ``.grad``,
-accumulating over passes. Both work under ``backward()`` and ``autograd.grad`` alike,
+accumulating over passes; inside ``with retain_grads():`` every non-leaf made does.
+Both work under ``backward()`` and ``autograd.grad`` alike,
 and under ``create_graph=True`` the gradient handed to a hook is differentiable.
 
 One observer serves them all; it joins the passes only while some hook or retained
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Node, Observer, state
+from .engine import Node, Observer, observing, state
 from .tensor import Tensor
 
 _ids = itertools.count()
@@ -136,3 +137,29 @@ def retains_grad(self: Tensor) -> bool:
 Tensor.register_hook = register_hook
 Tensor.retain_grad = retain_grad
 Tensor.retains_grad = property(retains_grad)
+
+
+class _RetainAll(Observer):
+    """Watches the forward pass inside ``retain_grads``: each non-leaf an op makes
+    (outside a reverse pass) retains its gradient."""
+
+    def made(self, t: Tensor) -> None:
+        if t.grad_fn is not None and not state.in_backward:
+            retain_grad(t)
+
+
+class retain_grads:
+    """``with retain_grads():`` every non-leaf tensor created inside the block keeps its
+    ``.grad`` after backward, as if ``retain_grad()`` had been called on each."""
+
+    def __init__(self) -> None:
+        self.blocks: list[observing] = []  # a stack: the same block may be entered twice
+
+    def __enter__(self) -> retain_grads:
+        block = observing(_RetainAll())
+        block.__enter__()
+        self.blocks.append(block)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.blocks.pop().__exit__(*exc)

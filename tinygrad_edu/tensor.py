@@ -114,6 +114,7 @@ def apply(op: Op, *inputs: Tensor, **params: Any) -> Tensor:
     if state.observers:
         for o in state.observers:
             o.forward(op, inputs, out, result.grad_fn)
+            o.made(result)
     return result
 
 
