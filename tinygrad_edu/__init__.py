@@ -11,6 +11,7 @@ import numpy as _np
 from . import functions, hooks, inplace  # isort: skip
 from . import autograd, backends, cuda, data, engine, explain, models, nn, ops, optim, utils, viz
 from .anomaly import AnomalyError, detect_anomaly, set_detect_anomaly
+from .compiler import CompiledStep, compile  # noqa: A004 - torch.compile's name
 from .convert import get_default_dtype, set_default_dtype
 from .creation import (
     Generator,
