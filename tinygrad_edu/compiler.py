@@ -266,7 +266,8 @@ class Recorder(Observer):
             self.fail(f"it uses the custom op {op.name!r} (an autograd.Function), whose "
                       "forward may do anything in Python")
         if state.in_backward:
-            self.fail("a backward pass records ops (create_graph=True)")
+            self.fail("ops run inside the backward pass (create_graph=True, or a custom "
+                      "autograd.Function's backward)")
         args = [self.value_of(t) for t in inputs]
         fwd = dict(params)
         for k in op.rule_params:
@@ -382,6 +383,9 @@ class Recorder(Observer):
     @_event
     def contribution(self, node: Node, i: int, rule: ops.Rule, g: Any, raw: Any,
                      gi: Any) -> None:
+        if node.op not in _KNOWN_OPS:
+            self.fail(f"it uses the custom op {node.op.name!r} (an autograd.Function), "
+                      "whose backward may do anything in Python")
         gv = self.by_array[id(g)]
         if raw is g:
             rv = gv
