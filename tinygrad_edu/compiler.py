@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from . import names, ops
+from . import hooks, names, ops
 from .convert import get_default_dtype
 from .engine import FROZEN, Node, Observer, broadcast_axes, observing, rule_inputs, state
 from .inplace import _changed
@@ -912,8 +912,10 @@ class CompiledStep:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.reason is not None:
             return self.fn(*args, **kwargs)
-        if any(o not in _PASSIVE for o in state.observers):
-            return self.fn(*args, **kwargs)  # anomaly mode, hooks: eager, as asked
+        if state.observers and any(o not in _PASSIVE for o in state.observers):
+            hooks._update_observer()  # the hook observer leaves once no hook is left
+            if any(o not in _PASSIVE for o in state.observers):
+                return self.fn(*args, **kwargs)  # anomaly mode, hooks: eager, as asked
         program = self.program
         if program is not None:
             if program.guard(args, kwargs, self.fn):
