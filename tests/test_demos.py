@@ -57,6 +57,18 @@ def test_quadratic_demo_reproduces_the_article(load_demo, tmp_path, capsys):
     assert_png(result["png"])
 
 
+def test_quadratic_demo_compile_flag_prints_the_generated_source(load_demo, capsys):
+    result = load_demo("quadratic_regression").main(["--no-plot", "--compile"])
+    out = capsys.readouterr().out
+    assert "def step():" in out and "w_grad = accumulate(" in out
+    assert result["compiled"]["w"] == result["w"] and result["compiled"]["b"] == result["b"]
+
+
+def test_quadratic_demo_default_log_has_no_compiled_source(load_demo, capsys):
+    load_demo("quadratic_regression").main(["--no-plot"])
+    assert "def step():" not in capsys.readouterr().out
+
+
 def test_quadratic_demo_with_other_settings_makes_no_article_claim(load_demo, capsys):
     result = load_demo("quadratic_regression").main(["--epochs", "30", "--seed", "1",
                                                      "--no-plot"])

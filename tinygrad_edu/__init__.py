@@ -30,6 +30,7 @@ from . import (
     why,
 )
 from .anomaly import AnomalyError, detect_anomaly, set_detect_anomaly
+from .compiler import CompiledStep, compile  # noqa: A004 - torch.compile's name
 from .convert import get_default_dtype, set_default_dtype
 from .creation import (
     Generator,

@@ -58,7 +58,8 @@ _created_at: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 class AnomalyObserver(Observer):
     """The checks of detect_anomaly, and where each node was created."""
 
-    def forward(self, op: Op, inputs: Any, out: np.ndarray, node: Node | None) -> None:
+    def forward(self, op: Op, inputs: Any, out: np.ndarray, node: Node | None,
+                params: dict) -> None:
         if state.in_backward:
             return  # a rule's own ops (create_graph): its result is checked as a whole
         if node is not None:

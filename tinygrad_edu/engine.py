@@ -51,8 +51,21 @@ class Observer:
     """Watches the forward and reverse passes; each method's default does nothing.
     Put one in ``state.observers`` (see ``observing``) for as long as it should watch."""
 
-    def forward(self, op: Op, inputs: Sequence, out: np.ndarray, node: Node | None) -> None:
-        """An op ran (node is None if nothing was recorded)."""
+    def forward(self, op: Op, inputs: Sequence, out: np.ndarray, node: Node | None,
+                params: dict) -> None:
+        """An op ran with these params (node is None if nothing was recorded)."""
+
+    def written(self, t: Any, how: str | None, source: Any) -> None:
+        """t's memory was changed in place: ``how`` is "add", "sub", "mul", "div",
+        "pow" (with the tensor ``source``), "fill" (a number or tensor), "copy" (a tensor,
+        broadcast and cast), "recorded" (a recorded in-place op's result), "grad" (``.grad``
+        is about to be assigned ``source``) or None (a write not described here)."""
+
+    def read(self, t: Any) -> None:
+        """t's values were read into Python (item(), bool(), numpy() ...)."""
+
+    def reverse_pass(self, sink: Any, wrap: Callable | None) -> None:
+        """A reverse pass starts, delivering to sink, with rules on Tensors if wrap."""
 
     def made(self, t: Any) -> None:
         """The tensor that op returned (right after ``forward``)."""
@@ -320,6 +333,8 @@ def reverse_pass(roots: Sequence[tuple[Any, Any]], sink: Any, retain_graph: bool
     keep = sink.keep
     for edge, seed in roots:
         grads[edge] = grads[edge] + seed if edge in grads else seed
+    for o in observers:
+        o.reverse_pass(sink, wrap)
     outer, state.in_backward = state.in_backward, True
     try:
         for node in reversed(toposort([e for e in grads if type(e) is Node])):

@@ -20,7 +20,7 @@ from ._validate import ints_per_axis
 from .convert import check_dtype, to_array
 from .devices import CPU, is_device
 from .devices import check as check_device
-from .engine import Version
+from .engine import Version, state
 from .ops import Op
 from .tensor import Tensor, _operand, _shapes, apply
 
@@ -65,6 +65,8 @@ class TensorMethods:
             yield self[i]
 
     def tolist(self) -> Any:
+        if state.observers:
+            self._read()
         return self.array.tolist()
 
     def clone(self) -> Tensor:
@@ -333,6 +335,8 @@ class TensorMethods:
         if self.dtype.kind not in "iub" or self.array.size != 1:
             raise TypeError(f"only integer Tensors of a single element can be converted to "
                             f"an index; this one is {self.dtype} of shape {self.shape}")
+        if state.observers:
+            self._read()
         return int(self.array.item())
 
     def where(self, condition: Any, other: Any) -> Tensor:

@@ -35,7 +35,7 @@ class _WatchNoGrad(Observer):
 
     pending = False
 
-    def forward(self, op: Any, inputs: Sequence, out: Any, node: Any) -> None:
+    def forward(self, op: Any, inputs: Sequence, out: Any, node: Any, params: Any) -> None:
         self.pending = node is None and not state.enabled and not state.in_backward \
             and any(t.requires_grad for t in inputs)
 

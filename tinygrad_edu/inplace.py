@@ -39,8 +39,12 @@ def _inplace(self, op: Op, ufunc: np.ufunc, other: Any, symbol: str) -> Tensor:
                          f"{_shapes((self, other_t))} into the tensor of shape "
                          f"{self.shape} ({exc}); an in-place op cannot change the "
                          "shape") from None
-    _changed(self)
+    _changed(self, _HOW[symbol], other_t)
     return self
+
+
+_HOW = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div", "pow_": "pow"}
+
 
 def _check_writeable(self, symbol: str) -> None:
     if not self.array.flags.writeable:
@@ -84,6 +88,8 @@ def _become(self, result: Tensor, symbol: str) -> Tensor:
         result = apply(ops.PUT, base, result, index=_positions(base, steps))
     base.array[...] = result.array
     base._vc.n += 1
+    for o in state.observers:
+        o.written(base, "recorded", result)
     base.grad_fn = result.grad_fn
     base.requires_grad = result.requires_grad
     if base._name is not None:
@@ -112,7 +118,8 @@ def div_(self, other: Any) -> Tensor:
     return _inplace(self, ops.DIV, np.divide, other, "/=")
 
 
-def _update(self, symbol: str, recorded: Any, plain: Any, *others: Any) -> Tensor:
+def _update(self, symbol: str, recorded: Any, plain: Any, *others: Any,
+            how: str | None = None) -> Tensor:
     """The pattern of the methods below: while recording (self or one of ``others``
     requires grad) self takes over ``recorded()``, the new value as an out-of-place
     result; otherwise ``plain()`` writes the memory directly."""
@@ -122,7 +129,7 @@ def _update(self, symbol: str, recorded: Any, plain: Any, *others: Any) -> Tenso
         _check_recordable(self, symbol)
         return _become(self, recorded(), symbol)
     plain()
-    _changed(self)
+    _changed(self, how, others[0] if others else None)
     return self
 
 
@@ -135,13 +142,16 @@ def fill_(self, value: Any) -> Tensor:
     graph the old values get gradient 0 and a tensor value the sum of g."""
     def plain() -> None:
         self.array[...] = value.array if isinstance(value, Tensor) else value
-    return _update(self, "fill_", lambda: self.where(_nowhere(self), value), plain, value)
+    return _update(self, "fill_", lambda: self.where(_nowhere(self), value), plain, value,
+                   how="fill")
 
 
 def zero_(self) -> Tensor:
     """Set every element to 0 in place (``w.grad.zero_()``)."""
-    return _update(self, "zero_()", lambda: self.where(_nowhere(self), 0.0),
-                   lambda: self.array.fill(0))
+    def plain() -> None:
+        self.array.fill(0)
+    return _update(self, "zero_()", lambda: self.where(_nowhere(self), 0.0), plain, 0.0,
+                   how="fill")
 
 
 def copy_(self, src: Any, non_blocking: bool = False) -> Tensor:
@@ -159,7 +169,7 @@ def copy_(self, src: Any, non_blocking: bool = False) -> Tensor:
 
     def plain() -> None:
         np.copyto(self.array, src_t.array, casting="unsafe")
-    return _update(self, "copy_", recorded, plain, src_t)
+    return _update(self, "copy_", recorded, plain, src_t, how="copy")
 
 
 def masked_fill_(self, mask: Any, value: Any) -> Tensor:
@@ -238,10 +248,13 @@ def _positions(base: Tensor, steps: tuple) -> np.ndarray:
     return index
 
 
-def _changed(t: Tensor) -> None:
+def _changed(t: Tensor, how: str | None = None, source: Any = None) -> None:
     """t's memory was changed in place without recording (under no_grad, or nothing
     required grad): a new version, and, as PyTorch, new histories for its views that
-    have one, so that earlier uses of a view do not count for its later ones."""
+    have one, so that earlier uses of a view do not count for its later ones. The
+    observers hear how (see ``engine.Observer.written``)."""
+    for o in state.observers:
+        o.written(t, how, source)
     t._vc.n += 1
     if t._vc.views:
         _refresh_views(t._vc, t, recorded=False)

@@ -54,7 +54,7 @@ def composite(node) -> str | None:
 
 
 class _ConstantNames(Observer):
-    def forward(self, op, inputs, out, node) -> None:
+    def forward(self, op, inputs, out, node, params) -> None:
         if node is None:
             return
         for i, t in enumerate(inputs):

@@ -44,7 +44,7 @@ _constants: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # node -> {
 
 
 class _KeepValues(Observer):
-    def forward(self, op, inputs, out, node) -> None:
+    def forward(self, op, inputs, out, node, params) -> None:
         if node is None or state.in_backward:
             return
         _values[node] = np.array(out)  # a copy: a later in-place change must not show

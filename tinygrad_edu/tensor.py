@@ -113,7 +113,7 @@ def apply(op: Op, *inputs: Tensor, **params: Any) -> Tensor:
         result = Tensor._wrap(out, grad_fn, version)
     if state.observers:
         for o in state.observers:
-            o.forward(op, inputs, out, result.grad_fn)
+            o.forward(op, inputs, out, result.grad_fn, params)
             o.made(result)
     return result
 
@@ -304,6 +304,8 @@ class Tensor:
             if value.shape != self.shape:
                 raise RuntimeError(f"assigned grad has shape {value.shape}, but the tensor "
                                    f"has shape {self.shape}")
+        for o in state.observers:
+            o.written(self, "grad", value)
         self._grad = value
 
     @property
@@ -340,14 +342,25 @@ class Tensor:
         """How many times this tensor's memory was changed in place."""
         return self._vc.n
 
+    def _read(self) -> None:
+        """Tell the observers that this tensor's values go out to Python."""
+        for o in state.observers:
+            o.read(self)
+
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""
+        if state.observers:
+            self._read()
         return self.array
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if state.observers:
+            self._read()
         return self.array if dtype is None else self.array.astype(dtype)
 
     def item(self) -> float:
+        if state.observers:
+            self._read()
         if self.array.size != 1:
             raise ValueError(f"item(): only a tensor with one element can be converted to "
                              f"a Python number; this one has shape {self.shape}")
@@ -360,12 +373,16 @@ class Tensor:
         if self.array.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is "
                              "ambiguous; use .any() / .all() on .numpy(), or compare .item()")
+        if state.observers:
+            self._read()
         return bool(self.array.item())
 
     def __format__(self, spec: str) -> str:
         return format(self.item(), spec) if self.array.size == 1 and spec else str(self)
 
     def __repr__(self) -> str:
+        if state.observers:
+            self._read()
         body = np.array2string(self.array, precision=4, separator=", ", prefix="tensor(")
         extras = []
         if self.dtype not in (get_default_dtype(), np.dtype(np.int64), np.dtype(np.bool_)):

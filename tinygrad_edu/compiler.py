@@ -1,0 +1,995 @@
+"""``compile(step)``: record a training step once, as a flat NumPy program, and replay it.
+
+An eager step pays a few microseconds of Python per op (checks, a Node, version stamps)
+around a NumPy call that may take a fraction of that. A compiled step runs only the NumPy
+calls. How:
+
+1. The first call runs eagerly (it creates ``.grad`` and the optimizer's state).
+2. The next two calls run eagerly too, while a ``Recorder`` (an observer of the forward
+   and reverse passes, see ``engine.Observer``) writes down every op, every rule, every
+   gradient delivered to a leaf and every in-place write, as instructions over numbered
+   values. Arrays are followed by identity: each array an op reads is the result of an
+   earlier instruction, an argument, or a tensor from outside the step (a parameter, its
+   ``.grad``, optimizer state, data in a closure).
+3. If both recordings agree, the program is simplified (constants folded, identities
+   and dead code dropped, results written into preallocated buffers reused by liveness)
+   and emitted as Python source (``.source``), which later calls run.
+
+Every call first checks what the recording assumed (the guards: arguments' count, shapes
+and dtypes, grad mode, the same outside tensors with the same shapes, the optimizers'
+settings and the numbers the step's closure reads); a mismatch records again. A step the
+program cannot stand for (it reads a value into Python, makes new tensors from outside
+data or random numbers, ...) runs eagerly from then on, after one warning saying why.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import functools
+import types
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import hooks, names, ops
+from .convert import get_default_dtype
+from .engine import FROZEN, Node, Observer, broadcast_axes, observing, rule_inputs, state
+from .inplace import _changed
+from .optim.optimizer import Optimizer
+from .tensor import Accumulate, Tensor
+
+__all__ = ["CompiledStep", "compile"]
+
+# ops whose forward is one NumPy ufunc: the line is ``out = np.<ufunc>(a, b, out=buffer)``
+_UFUNC_OPS = {op: op.forward for op in ops.ALL_OPS if isinstance(op.forward, np.ufunc)}
+_REDUCTIONS = {ops.SUM: "sum", ops.MAX: "max", ops.MIN: "min", ops.PROD: "prod"}
+_UFUNC_OF_WRITE = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
+                   "pow": np.power}
+_PASSIVE = (names._OBSERVER,)  # observers that only watch (they may stay during replay)
+
+
+class NotCompilable(Exception):
+    """The step cannot be replayed (the message says why)."""
+
+
+class _Stop(Exception):
+    """Ends one event of the recorder after a failure; never leaves the recorder."""
+
+
+def _event(method: Callable) -> Callable:
+    """An observer event of the Recorder: after a failure it does nothing, and a failure
+    inside it stops the recording, never the user's step."""
+    @functools.wraps(method)
+    def run(self: Recorder, *args: Any) -> Any:
+        passed = args[1] if method.__name__ in ("node_gradient", "leaf_gradient") else None
+        if self.failure is not None:
+            return passed
+        try:
+            self._flush()
+            method(self, *args)
+        except _Stop:
+            pass
+        return passed
+    return run
+
+
+# --- the program: values and instructions ----------------------------------------------
+
+
+@dataclass(eq=False)
+class Value:
+    """One array of the program. kind: "arg" (positional argument ``index``), "tensor"
+    (``obj.array`` of a tensor from outside the step), "grad" (``obj._grad.array`` as the
+    step starts), "const" (``array``, fixed), or "op" (the result of an instruction)."""
+
+    kind: str
+    name: str
+    obj: Any = None
+    index: int = 0
+    array: Any = None  # a const's array; for others, the array seen while recording
+    storage: Value | None = None  # the value whose memory this one is a view of
+    written: bool = False  # an instruction writes this memory in place
+    requires: bool = False  # an outside tensor's requires_grad when recorded
+    var: str = ""  # the variable name in the source
+
+    def root(self) -> Value:
+        v = self
+        while v.storage is not None:
+            v = v.storage
+        return v
+
+
+@dataclass(eq=False)
+class Instr:
+    """``out = fn(*args, **kwargs)``: fn names a function of the namespace (``np.add``),
+    args are Values or plain Python values; ``effect``: it changes something outside
+    (a write, a ``.grad``), so it is never dropped."""
+
+    out: Value | None
+    fn: str
+    call: Callable
+    args: list
+    kwargs: dict = field(default_factory=dict)
+    origin: str = ""
+    effect: bool = False
+    out_able: bool = False  # accepts ``out=``: its result can go into a reused buffer
+    view: bool = False  # its result may share memory with args[0]
+    comment: str = ""
+
+
+def _accumulate(leaf: Tensor, g: np.ndarray) -> np.ndarray:
+    """leaf.grad += g exactly as backward() does it (a copy the first time); returns the
+    array of leaf.grad."""
+    _SINK.leaf(leaf, g)
+    return leaf._grad.array
+
+
+def _set_grad_none(leaf: Tensor) -> None:
+    leaf._grad = None
+
+
+def _bump(t: Tensor) -> None:
+    """t was changed in place: a new version, as eager (so old graphs refuse backward)."""
+    _changed(t)
+
+
+def _bump_grad(leaf: Tensor) -> None:
+    _changed(leaf._grad)
+
+
+def _out(array: np.ndarray) -> Tensor:
+    """A returned tensor: a copy, as the array lives in a buffer the next call reuses."""
+    return Tensor._wrap(np.array(array), None)
+
+
+_SINK = Accumulate(False)
+_HELPERS = {"accumulate": _accumulate, "set_grad_none": _set_grad_none, "bump": _bump,
+            "bump_grad": _bump_grad, "tensor_out": _out, "np": np}
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as recorded constants: same type, and for arrays same dtype, shape, values."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
+                and a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, Value) or isinstance(b, Value):
+        return a is b
+    return type(a) is type(b) and (a == b or (a != a and b != b))
+
+
+# --- recording ---------------------------------------------------------------------------
+
+
+class Recorder(Observer):
+    """Watches one eager call of the step and writes it down as instructions."""
+
+    def __init__(self, args: tuple) -> None:
+        self.instrs: list[Instr] = []
+        self.values: list[Value] = []
+        self.by_array: dict[int, Value] = {}  # id(array) -> the value it holds
+        self.keep: list = []  # every array seen, so that no id is reused while recording
+        self.tensors: dict[int, Value] = {}  # id(outside tensor) -> its value
+        self.leaves: dict[int, Tensor] = {}  # tensors whose .grad the step touches
+        self.grad_start: dict[int, tuple | None] = {}  # id(leaf) -> .grad's (shape, dtype)
+        self.versions: dict[int, Tensor] = {}  # id(Version) -> the outside tensor it counts
+        self.node_values: list[tuple[Node, Value]] = []
+        self.node_grads: list[tuple[Node, Value]] = []
+        self.pending: list[tuple[Tensor, Value]] = []  # leaves whose new .grad array to learn
+        self.pass_grads: dict = {}
+        self.seeded = False
+        self.failure: str | None = None
+        for k, a in enumerate(args):
+            if isinstance(a, Tensor):
+                v = self._new("arg", a._name or f"x{k}", obj=a, index=k, array=a.array)
+                self.by_array[id(a.array)] = v
+                self.keep.append(a.array)
+                self.tensors[id(a)] = v
+                self.versions[id(a._vc)] = a
+
+    # bookkeeping
+
+    def _new(self, kind: str, name: str, **kw: Any) -> Value:
+        v = Value(kind, name, **kw)
+        self.values.append(v)
+        return v
+
+    def fail(self, reason: str) -> None:
+        if self.failure is None:
+            self.failure = reason
+        raise _Stop
+
+    def _learn(self, array: Any, v: Value) -> None:
+        self.by_array[id(array)] = v
+        self.keep.append(array)
+
+    def _flush(self) -> None:
+        """Learn the arrays of the .grad tensors that accumulation made or filled."""
+        for leaf, v in self.pending:
+            if leaf._grad is not None:
+                self._learn(leaf._grad.array, v)
+        self.pending.clear()
+
+    def _leaf(self, t: Tensor) -> None:
+        if id(t) not in self.leaves:
+            self.leaves[id(t)] = t
+            self.keep.append(t)
+            g = t._grad
+            self.grad_start[id(t)] = None if g is None else (g.shape, g.dtype, g.requires_grad)
+
+    def value_of(self, t: Tensor) -> Value:
+        """The value a tensor's array holds: known by identity, else from outside."""
+        v = self.by_array.get(id(t.array))
+        if v is not None:
+            return v
+        if t._vc is FROZEN:  # a Python number as a read-only constant
+            v = self._new("const", "c", array=t.array)
+        else:
+            owner = next((p for p in self.leaves.values() if p._grad is t), None)
+            if owner is not None:  # a .grad as the step found it
+                v = self._new("grad", (owner._name or "p") + "_grad", obj=owner,
+                              array=t.array)
+            else:
+                if t.grad_fn is not None:
+                    self.fail("it uses a tensor computed before the call (a graph made "
+                              "outside the step); compute it inside, or pass it detached")
+                v = self._new("tensor", t._name or "t", obj=t, array=t.array,
+                              requires=t.requires_grad)
+                self.tensors[id(t)] = v
+                self.versions[id(t._vc)] = t
+                self.keep.append(t)
+                if t.requires_grad:
+                    self._leaf(t)
+        self._learn(t.array, v)
+        return v
+
+    def emit(self, instr: Instr) -> Instr:
+        self.instrs.append(instr)
+        return instr
+
+    def _result(self, array: Any, name: str) -> Value:
+        v = self._new("op", name, array=array)
+        self._learn(array, v)
+        return v
+
+    # forward
+
+    @_event
+    def forward(self, op: ops.Op, inputs: Any, out: np.ndarray, node: Node | None,
+                params: dict) -> None:
+        if op not in _KNOWN_OPS:
+            self.fail(f"it uses the custom op {op.name!r} (an autograd.Function), whose "
+                      "forward may do anything in Python")
+        if state.in_backward:
+            self.fail("ops run inside the backward pass (create_graph=True, or a custom "
+                      "autograd.Function's backward)")
+        args = [self.value_of(t) for t in inputs]
+        fwd = dict(params)
+        for k in op.rule_params:
+            fwd.pop(k, None)
+        fn, call, out_able = _forward_call(op, fwd)
+        if op is ops.RELU:
+            args.append(0)
+        v = self._result(out, "t")
+        if op.view and np.may_share_memory(out, inputs[0].array):
+            v.storage = args[0]
+        kwargs = {} if out_able and op in _UFUNC_OPS else fwd
+        if op in _REDUCTIONS:
+            kwargs = {"axis": fwd["axis"], "keepdims": fwd["keepdims"]}
+        self.emit(Instr(v, fn, call, args, kwargs, f"{op.name} (forward)",
+                        out_able=out_able, view=op.view))
+        if node is not None:
+            self.node_values.append((node, v))
+
+    # in-place writes and .grad assignments
+
+    @_event
+    def written(self, t: Tensor, how: str | None, source: Any) -> None:
+        if how == "grad":
+            self._leaf(t)
+            if source is not None:
+                self.fail("it assigns a tensor to .grad; only .grad = None is replayed")
+            self.emit(Instr(None, "set_grad_none", _set_grad_none, [self._ref(t)],
+                            origin=".grad = None (zero_grad)", effect=True))
+            return
+        if how == "recorded":
+            self.fail("it changes a tensor that is part of the graph in place while "
+                      "recording (e.g. h += 1 on an intermediate that requires grad)")
+        if how is None:
+            self.fail("it writes into a tensor in place in a way that is not replayed "
+                      "(masked_fill_, clamp_, normal_, item assignment ...)")
+        if t._view is not None:
+            self.fail("it writes in place into a view of another tensor")
+        target = self.value_of(t)
+        target.root().written = True
+        if how in _UFUNC_OF_WRITE:
+            ufunc = _UFUNC_OF_WRITE[how]
+            src = self.value_of(source)
+            self.emit(Instr(None, f"np.{ufunc.__name__}", ufunc, [target, src],
+                            {"out": target}, f"in place: {how}_ (as x {_SYMBOL[how]}= ...)",
+                            effect=True))
+        else:  # fill or copy: np.copyto(target, source)
+            src = self.value_of(source) if isinstance(source, Tensor) else source
+            self.emit(Instr(None, "np.copyto", np.copyto, [target, src],
+                            {"casting": "unsafe"}, f"in place: {how}_", effect=True))
+        self._bump(t)
+
+    def _ref(self, t: Tensor) -> Value:
+        """The value standing for the tensor *object* t (for helpers that need it)."""
+        v = self.tensors.get(id(t))
+        if v is None:
+            v = self.value_of(t)
+            if v.obj is not t:
+                self.fail("it uses a tensor made inside the step as a parameter")
+        return v
+
+    def _bump(self, t: Tensor) -> None:
+        """Count the write on the version counter of the tensor that owns it, as eager."""
+        owner = self.versions.get(id(t._vc))
+        if owner is not None:
+            self.emit(Instr(None, "bump", _bump, [self._ref(owner)],
+                            origin="version counter + 1 (as eager)", effect=True))
+            return
+        leaf = next((p for p in self.leaves.values()
+                     if p._grad is not None and p._grad._vc is t._vc), None)
+        if leaf is not None:
+            self.emit(Instr(None, "bump_grad", _bump_grad, [self._ref(leaf)],
+                            origin="version counter of .grad + 1 (as eager)", effect=True))
+        # otherwise the tensor was made in this step: its counter is never seen again
+
+    @_event
+    def read(self, t: Tensor) -> None:
+        self.fail(f"it reads a tensor's value into Python (item(), bool(), float(), "
+                      f"numpy(), print ...; a tensor of shape {t.shape}), so what it does "
+                      "next may depend on the numbers")
+
+    # backward
+
+    @_event
+    def reverse_pass(self, sink: Any, wrap: Any) -> None:
+        if wrap is not None:
+            self.fail("it calls backward(create_graph=True)")
+        if type(sink) is not Accumulate:
+            self.fail("it calls autograd.grad (only backward() is replayed)")
+        self.pass_grads = {}
+        self.seeded = False
+
+    def _grad_value(self, edge: Any, g: Any) -> Value:
+        """The value of the summed gradient the engine hands over for edge."""
+        v = self.pass_grads.pop(edge, None)
+        if v is None:
+            v = self.by_array.get(id(g))
+        if v is None:
+            if self.seeded:
+                self.fail("a gradient came from outside the recorded program")
+            # the seed dL/dL = 1 (ones of the output's shape), or a gradient= passed
+            v = self._new("const", "seed", array=np.array(g))
+        self.seeded = True
+        self._learn(g, v)
+        return v
+
+    @_event
+    def node_gradient(self, node: Node, g: Any) -> Any:
+        v = self._grad_value(node, g)
+        if v.kind == "op" and v.name == "g":
+            v.name = "g_" + node.op.name
+        self.node_grads.append((node, v))
+
+    @_event
+    def contribution(self, node: Node, i: int, rule: ops.Rule, g: Any, raw: Any,
+                     gi: Any) -> None:
+        if node.op not in _KNOWN_OPS:
+            self.fail(f"it uses the custom op {node.op.name!r} (an autograd.Function), "
+                      "whose backward may do anything in Python")
+        gv = self.by_array[id(g)]
+        if raw is g:
+            rv = gv
+        else:
+            inputs = []
+            for name, x in zip(rule.reads, rule_inputs(node, rule, i, None)):
+                if name in ("a", "b", "out"):
+                    xv = self.by_array.get(id(x))
+                    if xv is None:
+                        self.fail(f"{node.name()}'s rule reads a value the program does "
+                                  "not know (a private copy made by an in-place op)")
+                    inputs.append(xv)
+                else:
+                    inputs.append(x)
+            rv = self._result(raw, "g")
+            self.emit(Instr(rv, f"rule_{node.op.name}_{i}", rule.fn, [gv, *inputs],
+                            origin=f"{node.name()}: {rule.text}", comment=rule.text))
+        cur = rv
+        shape = node.shapes[i]
+        if raw.shape != shape:
+            axes = broadcast_axes(raw.shape, shape)
+            summed = raw.sum(axis=axes, keepdims=True) if axes else raw
+            if axes:
+                sv = self._new("op", "g", array=summed)
+                self.emit(Instr(sv, "np.sum", np.sum, [cur], {"axis": axes, "keepdims": True},
+                                "undo broadcasting (sum_to)", out_able=True))
+                cur = sv
+            if summed.shape != shape:
+                nv = self._new("op", "g", storage=cur, array=None)
+                self.emit(Instr(nv, "np.reshape", np.reshape, [cur, shape], {},
+                                "undo broadcasting (sum_to)", view=True))
+                cur = nv
+        if gi.dtype != raw.dtype:
+            cv = self._new("op", "g", array=gi)
+            self.emit(Instr(cv, "np.ndarray.astype", np.ndarray.astype, [cur, gi.dtype], {},
+                            "cast back to the input's dtype"))
+            cur = cv
+        if gi is not raw:
+            self._learn(gi, cur)
+        parent = node.parents[i]
+        before = self.pass_grads.get(parent)
+        if before is not None:
+            total = self._new("op", "g", array=None)
+            self.emit(Instr(total, "np.add", np.add, [before, cur], {},
+                            "gradients that meet are summed", out_able=True))
+            cur = total
+        self.pass_grads[parent] = cur
+
+    @_event
+    def leaf_gradient(self, leaf: Any, g: Any) -> Any:
+        gv = self._grad_value(leaf, g)
+        self._leaf(leaf)
+        ref = self._ref(leaf)
+        v = self._new("op", (leaf._name or "p") + "_grad", array=None)
+        v.written = True  # .grad's memory: filled in place, read by the user later
+        self.emit(Instr(v, "accumulate", _accumulate, [ref, gv],
+                        origin=f"{leaf._name or 'leaf'}.grad += gradient (AccumulateGrad)",
+                        effect=True))
+        self.pending.append((leaf, v))
+
+
+_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
+_KNOWN_OPS = frozenset(ops.ALL_OPS)
+
+
+def _forward_call(op: ops.Op, params: dict) -> tuple[str, Callable, bool]:
+    """(name in the source, function, accepts out=) for op's forward."""
+    if op in _UFUNC_OPS:
+        return f"np.{op.forward.__name__}", op.forward, True
+    if op is ops.RELU:
+        return "np.maximum", np.maximum, True
+    if op in _REDUCTIONS:
+        fn = getattr(np, _REDUCTIONS[op])
+        return f"np.{fn.__name__}", fn, True
+    return f"{op.name}_forward", op.forward, False
+
+
+# --- from a recording to a program --------------------------------------------------------
+
+
+@dataclass
+class Recording:
+    """What one recorded call did, and what it assumed."""
+
+    recorder: Recorder
+    signature: tuple
+    python: tuple  # the guarded Python values (closure numbers, optimizer settings)
+    outputs: Any  # None, a Value, or a tuple/list of Values
+    out_kind: type | None
+
+
+def _signature(args: tuple, kwargs: dict) -> tuple:
+    """What the arguments are, as the guard compares them."""
+    sig = []
+    for a in args:
+        if isinstance(a, Tensor):
+            sig.append(("tensor", a.array.shape, a.array.dtype, a.requires_grad))
+        else:
+            sig.append(("value", type(a), a))
+    for k in sorted(kwargs):
+        if isinstance(kwargs[k], Tensor):
+            raise NotCompilable("it takes a tensor as a keyword argument; pass tensors by "
+                                "position")
+        sig.append(("kw", k, type(kwargs[k]), kwargs[k]))
+    return (tuple(sig), state.enabled, get_default_dtype())
+
+
+def _python_state(fn: Callable) -> tuple:
+    """The numbers and optimizer settings the step's own code can see (its closure, the
+    globals it names, a bound method's object's attributes): a change means the recorded
+    constants are stale."""
+    seen = []
+    code = getattr(fn, "__code__", None)
+    objects = []
+    if isinstance(fn, types.MethodType):
+        objects.append(fn.__self__)
+        fn = fn.__func__
+        code = fn.__code__
+    if code is not None:
+        for cell in fn.__closure__ or ():
+            with contextlib.suppress(ValueError):  # an empty cell
+                objects.append(cell.cell_contents)
+        g = fn.__globals__
+        objects.extend(g[n] for n in code.co_names if n in g)
+    for obj in objects:
+        for item in _python_values(obj):
+            seen.append(item)
+        if hasattr(obj, "__dict__") and not isinstance(obj, (types.ModuleType, type)) and \
+                not callable(obj):
+            for attr in vars(obj).values():
+                seen.extend(_python_values(attr))
+    return tuple(seen)
+
+
+def _python_values(obj: Any) -> list:
+    if isinstance(obj, (bool, int, float, complex, str)) or obj is None:
+        return [obj]
+    if isinstance(obj, Optimizer):
+        return [tuple((k, repr(v)) for k, v in group.items()
+                      if k not in ("params", "param_names")) for group in obj.param_groups]
+    return []
+
+
+def _same_recording(a: Recording, b: Recording) -> str | None:
+    """None if the two recordings did the same, else why they differ."""
+    ra, rb = a.recorder, b.recorder
+    outside_a = [v.obj for v in ra.values if v.kind == "tensor"]
+    outside_b = [v.obj for v in rb.values if v.kind == "tensor"]
+    if len(outside_a) == len(outside_b) and any(x is not y for x, y in zip(outside_a, outside_b)):
+        return ("it makes new tensors from outside data or random numbers on every call "
+                "(tensor(...), randn, a comparison or argmax computed in NumPy ...); pass "
+                "such data to the step as an argument")
+    if len(ra.instrs) != len(rb.instrs) or len(ra.values) != len(rb.values) or \
+            a.signature != b.signature or a.out_kind is not b.out_kind:
+        return "its two recordings disagree (the step did different things on two calls)"
+    index_a = {id(v): k for k, v in enumerate(ra.values)}
+    index_b = {id(v): k for k, v in enumerate(rb.values)}
+
+    def norm(x: Any, index: dict) -> Any:
+        if isinstance(x, Value):
+            return ("value", index[id(x)])
+        if isinstance(x, (list, tuple)):
+            return type(x)(norm(y, index) for y in x)
+        return x
+
+    for ia, ib in zip(ra.instrs, rb.instrs):
+        if ia.fn != ib.fn or not _same(norm(ia.args, index_a), norm(ib.args, index_b)) or \
+                ia.kwargs.keys() != ib.kwargs.keys() or \
+                not all(_same(norm(ia.kwargs[k], index_a), norm(ib.kwargs[k], index_b))
+                        for k in ia.kwargs):
+            return "its two recordings disagree (the step did different things on two calls)"
+    for va, vb in zip(ra.values, rb.values):
+        if va.kind != vb.kind or (va.kind == "const" and not _same(va.array, vb.array)):
+            return ("its two recordings disagree: a number or constant changed between "
+                    "calls (pass it to the step as a tensor argument)")
+    return None
+
+
+class Program:
+    """A recording, simplified and emitted as Python source."""
+
+    def __init__(self, rec: Recording, name: str, optimize: bool = True) -> None:
+        self.name = name
+        r = rec.recorder
+        self.signature = rec.signature
+        self.python = rec.python
+        self.out_kind = rec.out_kind
+        self.folded: list[str] = []
+        self.dropped: list[str] = []
+        instrs = list(r.instrs)
+        outputs = rec.outputs if isinstance(rec.outputs, (list, tuple)) else \
+            ([] if rec.outputs is None else [rec.outputs])
+        self.outside = [v for v in r.values if v.kind == "tensor"]
+        self.leaves = list(r.leaves.values())
+        self.grad_start = [r.grad_start[id(p)] for p in self.leaves]
+        foldable = {id(v) for v in self.outside if not v.obj.requires_grad and not v.written}
+        self.frozen = [v for v in self.outside if id(v) in foldable]
+        self.frozen_state = [(v.obj.array, v.obj._vc.n) for v in self.frozen]
+        if optimize:
+            instrs = self._fold(instrs, foldable)
+            instrs = self._identities(instrs, outputs)
+            instrs = self._dead(instrs, outputs)
+        self.instrs = instrs
+        self.outputs = outputs
+        self.namespace: dict[str, Any] = dict(_HELPERS)
+        self.namespace["np"] = np
+        self.source = self._emit(r, optimize)
+        exec(builtins.compile(self.source, f"<compiled {name}>", "exec"), self.namespace)
+        self.run_fn = self.namespace["step"]
+
+    # the optimisations
+
+    def _fold(self, instrs: list[Instr], foldable: set) -> list[Instr]:
+        """Constant folding: an op whose inputs are all constants (numbers, and tensors
+        from outside that need no gradient and that the step never writes) is computed
+        once, now."""
+        constant = set(foldable)
+        kept = []
+        for ins in instrs:
+            vals = [a for a in [*ins.args, *ins.kwargs.values()] if isinstance(a, Value)]
+            pure = not ins.effect and ins.out is not None and not ins.out.root().written
+            if pure and all(v.kind == "const" or id(v) in constant for v in vals):
+                args = [_now(a) for a in ins.args]
+                kwargs = {k: _now(a) for k, a in ins.kwargs.items()}
+                array = np.asarray(ins.call(*args, **kwargs))
+                ins.out.kind, ins.out.array, ins.out.storage = "const", array, None
+                self.folded.append(ins.origin)
+                continue
+            kept.append(ins)
+        return kept
+
+    def _identities(self, instrs: list[Instr], outputs: list) -> list[Instr]:
+        """x*1, x+0, x-0, x/1, a reshape to the same shape, a cast to the same dtype:
+        the result is x itself (when neither is written in place)."""
+        alias: dict[int, Value] = {}
+        kept = []
+        for ins in instrs:
+            ins.args = [alias.get(id(a), a) if isinstance(a, Value) else a for a in ins.args]
+            ins.kwargs = {k: alias.get(id(a), a) if isinstance(a, Value) else a
+                          for k, a in ins.kwargs.items()}
+            same = _identity_of(ins)
+            if same is not None and not same.root().written and not ins.out.written:
+                alias[id(ins.out)] = same
+                self.dropped.append(ins.origin)
+                continue
+            kept.append(ins)
+        outputs[:] = [alias.get(id(v), v) for v in outputs]
+        return kept
+
+    def _dead(self, instrs: list[Instr], outputs: list) -> list[Instr]:
+        """Dead code: a result nobody reads, from an instruction with no effect."""
+        used = {id(v) for v in outputs}
+        kept = []
+        for ins in reversed(instrs):
+            if not ins.effect and ins.out is not None and id(ins.out) not in used and \
+                    not any(ins.out.root() is v for v in (ins.out,) if v.written):
+                self.dropped.append(ins.origin + " (unused)")
+                continue
+            kept.append(ins)
+            for a in [*ins.args, *ins.kwargs.values()]:
+                if isinstance(a, Value):
+                    used.add(id(a))
+                    root = a
+                    while root.storage is not None:  # a view keeps its base alive
+                        root = root.storage
+                        used.add(id(root))
+        kept.reverse()
+        return kept
+
+    # the source
+
+    def _emit(self, r: Recorder, optimize: bool) -> str:
+        taken: dict[str, int] = {}
+
+        def var(v: Value) -> str:
+            if not v.var:
+                base = _identifier(v.name)
+                n = taken.get(base, 0)
+                taken[base] = n + 1
+                v.var = base if n == 0 and base not in ("t", "g", "c") else f"{base}{n}"
+            return v.var
+
+        for node, v in r.node_values:  # names the user gave the tensors
+            label = names.of(node)
+            if label and v.kind == "op":
+                v.name = label
+        for node, g in r.node_grads:
+            label = names.of(node)
+            if label and g.kind == "op" and g.name.startswith("g"):
+                g.name = label + "_grad"
+        lines, head, consts = [], [], []
+        params = [f"{_identifier(v.name)}_in" for v in sorted(
+            (v for v in r.values if v.kind == "arg"), key=lambda v: v.index)]
+        argnames = {v.index: p for v, p in zip(sorted((v for v in r.values if v.kind == "arg"),
+                                                      key=lambda v: v.index), params)}
+        nargs = len(self.signature[0]) - sum(1 for s in self.signature[0] if s[0] == "kw")
+        arglist = [argnames.get(k, f"_unused{k}") for k in range(nargs)]
+        objects: dict[int, str] = {}
+
+        def obj(v: Value) -> str:
+            if v.kind == "arg":
+                return argnames[v.index]
+            key = id(v.obj)
+            if key not in objects:
+                objects[key] = f"{_identifier(v.obj._name or v.name)}_t{len(objects)}"
+                self.namespace[objects[key]] = v.obj
+            return objects[key]
+
+        used = set()
+        for ins in self.instrs:
+            for a in [*ins.args, *ins.kwargs.values(), ins.out]:
+                if isinstance(a, Value):
+                    used.add(id(a))
+        for v in r.values:
+            if id(v) not in used:
+                continue
+            if v.kind == "arg":
+                head.append(f"    {var(v)} = {argnames[v.index]}.array")
+            elif v.kind == "tensor":
+                head.append(f"    {var(v)} = {obj(v)}.array")
+            elif v.kind == "grad":
+                head.append(f"    {var(v)} = {obj(v)}._grad.array")
+            elif v.kind == "const":
+                name = var(v)
+                self.namespace[name] = v.array
+                consts.append(f"#   {name} = {_show(v.array)}")
+        pool, index = _buffers(self.instrs, self.outputs) if optimize else ({}, {})
+        for k, array in pool.items():
+            self.namespace[f"buf{k}"] = array
+        for ins in self.instrs:
+            self.namespace[ins.fn.split(".")[0]] = _HELPERS.get(ins.fn, ins.call) \
+                if "." not in ins.fn else np
+            args = [_code(a, var, self.namespace) for a in ins.args]
+            kwargs = dict(ins.kwargs)
+            if ins.fn in ("accumulate", "set_grad_none", "bump", "bump_grad"):
+                args = [obj(ins.args[0]), *args[1:]]
+            parts = args + [f"{k}={_code(a, var, self.namespace)}" for k, a in kwargs.items()]
+            if id(ins) in index:
+                parts.append(f"out=buf{index[id(ins)]}")
+            call = f"{ins.fn}({', '.join(parts)})"
+            text = f"{var(ins.out)} = {call}" if ins.out is not None else call
+            if ins.comment:
+                text += f"  # {ins.comment}"
+            lines.append("    " + text)
+            ins.text = text
+        rets = []
+        for v in self.outputs:
+            if v.kind == "tensor":
+                rets.append(obj(v))
+            else:
+                rets.append(f"tensor_out({var(v)})")
+        self.head = head
+        body = head + lines
+        if self.out_kind is None:
+            ret = "    return None"
+        elif self.out_kind is Tensor:
+            ret = f"    return {rets[0]}"
+        else:
+            ret = f"    return {', '.join(rets)}{',' if len(rets) == 1 else ''}"
+        doc = [f"# {self.name}, compiled: one NumPy call per line"]
+        if consts:
+            doc.append("# constants:")
+            doc.extend(consts)
+        return "\n".join(doc + [f"def step({', '.join(arglist)}):"] + body + [ret]) + "\n"
+
+    # running
+
+    def guard(self, args: tuple, kwargs: dict, fn: Callable) -> bool:
+        """True if what the recording assumed still holds."""
+        try:
+            if _signature(args, kwargs) != self.signature:
+                return False
+        except NotCompilable:
+            return False
+        for v in self.outside:
+            t = v.obj
+            if t.array.shape != v.array.shape or t.array.dtype != v.array.dtype or \
+                    t.requires_grad != v.requires:
+                return False
+        for v, (array, n) in zip(self.frozen, self.frozen_state):
+            if v.obj.array is not array or v.obj._vc.n != n:
+                return False
+        for p, start in zip(self.leaves, self.grad_start):
+            g = p._grad
+            if (g is None) != (start is None) or not p.requires_grad:
+                return False
+            if g is not None and (g.shape, g.dtype, g.requires_grad) != start:
+                return False
+        return _python_state(fn) == self.python
+
+    def run(self, args: tuple) -> Any:
+        return self.run_fn(*args)
+
+
+def _now(a: Any) -> Any:
+    if isinstance(a, Value):
+        return a.array if a.kind == "const" else a.obj.array
+    return a
+
+
+def _identity_of(ins: Instr) -> Value | None:
+    """The input an instruction returns unchanged, if it is an identity."""
+    out = ins.out
+    if out is None or ins.kwargs.get("out") is not None or out.array is None:
+        return None
+    fn, args = ins.fn, ins.args
+    if fn in ("np.multiply", "np.divide", "np.add", "np.subtract") and len(args) == 2:
+        unit = 1 if fn in ("np.multiply", "np.divide") else 0
+        x, c = args
+        if fn in ("np.multiply", "np.add") and isinstance(x, Value) and x.kind == "const" and \
+                isinstance(c, Value) and c.kind != "const":
+            x, c = c, x
+        if isinstance(c, Value) and c.kind == "const" and c.array.ndim == 0 and \
+                c.array == unit and isinstance(x, Value) and x.array is not None and \
+                x.array.shape == out.array.shape and x.array.dtype == out.array.dtype:
+            return x
+    if fn == "reshape_forward" and isinstance(args[0], Value) and args[0].array is not None \
+            and args[0].array.shape == out.array.shape:
+        return args[0]
+    if fn == "cast_forward" and isinstance(args[0], Value) and args[0].array is not None \
+            and args[0].array.dtype == out.array.dtype:
+        return args[0]
+    return None
+
+
+def _buffers(instrs: list[Instr], outputs: list) -> tuple[dict, dict]:
+    """Preallocated outputs: each out-able result gets a buffer of its shape and dtype,
+    reused once every value living in it has had its last use (liveness)."""
+    last: dict[int, int] = {}
+    for k, ins in enumerate(instrs):
+        for a in [*ins.args, *ins.kwargs.values()]:
+            if isinstance(a, Value):
+                last[id(a.root())] = k
+    for v in outputs:
+        last[id(v.root())] = len(instrs)
+    free: dict[tuple, list[int]] = {}
+    pool: dict[int, np.ndarray] = {}
+    index: dict[int, int] = {}
+    release: dict[int, list[int]] = {}
+    for k, ins in enumerate(instrs):
+        for b in release.pop(k - 1, []):
+            shape_key = (pool[b].shape, pool[b].dtype)
+            free.setdefault(shape_key, []).append(b)
+        out = ins.out
+        if not ins.out_able or out is None or out.array is None or out.written or \
+                out.storage is not None or "out" in ins.kwargs:
+            continue
+        key = (np.shape(out.array), np.asarray(out.array).dtype)
+        if free.get(key):
+            b = free[key].pop()
+        else:
+            b = len(pool)
+            pool[b] = np.empty(key[0], key[1])
+        index[id(ins)] = b
+        end = last.get(id(out), k)
+        release.setdefault(max(end, k), []).append(b)
+    return pool, index
+
+
+def _code(a: Any, var: Callable, namespace: dict) -> str:
+    """How a value or a Python constant is written in the source."""
+    if isinstance(a, Value):
+        return var(a)
+    if isinstance(a, np.dtype):
+        return f"np.{a.name}"
+    if isinstance(a, (np.ndarray, np.generic)):
+        name = f"k{sum(1 for k in namespace if k.startswith('k') and k[1:].isdigit())}"
+        namespace[name] = a
+        return name
+    if isinstance(a, tuple):
+        inner = ", ".join(_code(x, var, namespace) for x in a)
+        return f"({inner},)" if len(a) == 1 else f"({inner})"
+    if isinstance(a, list):
+        return "[" + ", ".join(_code(x, var, namespace) for x in a) + "]"
+    return repr(a)
+
+
+def _identifier(name: str) -> str:
+    text = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name) or "t"
+    return text if not text[0].isdigit() else "t" + text
+
+
+def _show(array: np.ndarray) -> str:
+    if array.size <= 4:
+        return np.array2string(array, separator=", ").replace("\n", "") + \
+            ("" if array.dtype == np.float64 else f" ({array.dtype})")
+    return f"array of shape {array.shape} ({array.dtype}), computed once"
+
+
+# --- the user's side ------------------------------------------------------------------------
+
+
+class CompiledStep:
+    """What ``compile(fn)`` returns: call it as you would call fn."""
+
+    def __init__(self, fn: Callable, optimize: bool = True) -> None:
+        self.fn = fn
+        self.optimize = optimize
+        self.program: Program | None = None
+        self.reason: str | None = None  # why the step runs eagerly for good
+        self.recordings = 0
+        self._warm = False
+        self._first: Recording | None = None
+        functools.update_wrapper(self, fn)
+
+    @property
+    def source(self) -> str | None:
+        """The generated Python function (None until the step is compiled)."""
+        return None if self.program is None else self.program.source
+
+    def explain(self) -> str:
+        """Each line of the source and the eager op it came from."""
+        if self.program is None:
+            return f"not compiled ({self.reason or 'not recorded yet'})"
+        rows = [f"{line.strip():<60} <- {where}" for line, where in
+                [(h, "read where it lives") for h in self.program.head] +
+                [(ins.text, ins.origin) for ins in self.program.instrs]]
+        notes = [f"folded (computed once): {', '.join(self.program.folded)}"] \
+            if self.program.folded else []
+        if self.program.dropped:
+            notes.append(f"dropped: {', '.join(self.program.dropped)}")
+        return "\n".join(rows + notes)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.reason is not None:
+            return self.fn(*args, **kwargs)
+        if state.observers and any(o not in _PASSIVE for o in state.observers):
+            hooks._update_observer()  # the hook observer leaves once no hook is left
+            if any(o not in _PASSIVE for o in state.observers):
+                return self.fn(*args, **kwargs)  # anomaly mode, hooks: eager, as asked
+        program = self.program
+        if program is not None:
+            if program.guard(args, kwargs, self.fn):
+                return program.run(args)
+            self.program = None  # something changed: record again
+        if not self._warm:
+            self._warm = True
+            return self.fn(*args, **kwargs)
+        return self._record(args, kwargs)
+
+    def _record(self, args: tuple, kwargs: dict) -> Any:
+        try:
+            signature = _signature(args, kwargs)
+        except NotCompilable as exc:
+            self._give_up(str(exc))
+            return self.fn(*args, **kwargs)
+        recorder = Recorder(args)
+        python = _python_state(self.fn)
+        self.recordings += 1
+        with observing(recorder):
+            try:
+                result = self.fn(*args, **kwargs)
+            except NotCompilable:  # the step cannot be replayed: finish it eagerly
+                result = None
+                recorder_failed = True
+            else:
+                recorder_failed = False
+        if recorder_failed:
+            self._give_up(recorder.failure)
+            raise RuntimeError(f"compile({self.__name__}): the recording stopped the call "
+                               "half-way; call again") from None
+        if recorder.failure is None:
+            recorder._flush()
+            try:
+                outputs = _outputs(recorder, result)
+            except NotCompilable as exc:
+                recorder.failure = str(exc)
+        if recorder.failure is not None:
+            self._give_up(recorder.failure)
+            return result
+        rec = Recording(recorder, signature, python, outputs,
+                        None if result is None else type(result))
+        if self._first is None:
+            self._first = rec
+            return result
+        why = _same_recording(self._first, rec)
+        self._first = None
+        if why is not None:
+            self._give_up(why)
+            return result
+        self.program = Program(rec, self.__name__, self.optimize)
+        return result
+
+    def _give_up(self, reason: str) -> None:
+        self.reason = reason
+        self.program = None
+        warnings.warn(f"compile({self.__name__}): {reason}; it runs eagerly from now on",
+                      UserWarning, stacklevel=4)
+
+
+def _outputs(recorder: Recorder, result: Any) -> Any:
+    if result is None:
+        return None
+    if isinstance(result, Tensor):
+        return recorder.value_of(result)
+    if isinstance(result, (tuple, list)) and all(isinstance(t, Tensor) for t in result):
+        return type(result)(recorder.value_of(t) for t in result)
+    raise NotCompilable(f"it returns a {type(result).__name__}; a compiled step returns a "
+                        "tensor, a tuple of tensors, or nothing")
+
+
+def compile(fn: Callable | None = None, *, optimize: bool = True) -> Any:  # noqa: A001
+    """Compile a training step: ``step = compile(step)`` or ``@compile``. The first calls
+    run eagerly and record the step; later calls replay it as NumPy code (``.source``)."""
+    if fn is None:
+        return lambda f: CompiledStep(f, optimize)
+    return CompiledStep(fn, optimize)
