@@ -162,3 +162,20 @@ def test_a_forward_hook_can_replace_the_output():
     layer = tg.nn.Linear(2, 2)
     layer.register_forward_hook(lambda mod, args, out: out * 0)
     assert layer(tg.ones(1, 2)).tolist() == [[0.0, 0.0]]
+
+
+def test_the_classic_leaf_mistake_is_explained_where_it_happens():
+    """w = w - lr * w.grad makes w a non-leaf: the next step's w.grad is None. The
+    warning at that read says what happened and what to write instead."""
+    x = tg.tensor([1.0, 2.0])
+    w = tg.tensor([0.5, -0.5], requires_grad=True)
+    (w * x).sum().backward()
+    w = w - 0.1 * w.grad  # the mistake
+    (w * x).sum().backward()
+    with pytest.warns(UserWarning, match=r"w -= lr \* w.grad") as record:
+        assert w.grad is None
+    assert "made by SubBackward" in str(record[0].message)
+    h = tg.tensor([1.0], requires_grad=True) * 3  # another non-leaf: no such hint
+    with pytest.warns(UserWarning) as record:
+        h.grad
+    assert "w -= lr" not in str(record[0].message)

@@ -287,12 +287,8 @@ class Tensor:
         leaves, unless ``retain_grad()`` was called."""
         if self._grad is None and self.grad_fn is not None and \
                 not getattr(self, "_retains", False):
-            warnings.warn(
-                "The .grad attribute of a Tensor that is not a leaf Tensor is being "
-                "accessed. Its .grad attribute won't be populated during backward(). If "
-                "you want the gradient of a non-leaf tensor, call .retain_grad() on it "
-                "before backward() (or use autograd.grad); if you meant a leaf, access the "
-                "leaf tensor instead.", UserWarning, stacklevel=2)
+            from .hooks import non_leaf_grad_message
+            warnings.warn(non_leaf_grad_message(self), UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
