@@ -161,20 +161,23 @@ def plot(X: np.ndarray, history, args) -> object:
     snapshots.append((args.epochs, f"after epoch {args.epochs}"))
     for ax, (epoch, title) in zip(axes, snapshots):
         estimate = shown @ history.w[epoch] + history.b[epoch]
-        ax.plot(shown[:, 1], estimate, "or", label="estimate")
-        ax.plot(shown[:, 1], truth, "*g", label="truth")
+        ax.plot(shown[:, 1], estimate, "or", label="estimate X·w + b")
+        ax.plot(shown[:, 1], truth, "*g", label="truth 2·x1 + 51·x2 + 21.2 (no noise)")
         ax.set_title(f"{title}: w = [{history.w[epoch][0]:.2f}, {history.w[epoch][1]:.2f}], "
                      f"b = {history.b[epoch][0]:.2f}", fontsize=9)
         ax.set_xlabel("$x_2$")
         ax.set_ylabel("y")
-        ax.legend(loc="upper left")
+        ax.legend(loc="upper left", fontsize=8)
     for ax in axes[len(snapshots):-1]:
         ax.axis("off")
 
     ax_loss = axes[-1]
-    ax_loss.plot(np.arange(len(history.loss)), history.loss, "o-", color="tab:red")
+    ax_loss.plot(np.arange(len(history.loss)), history.loss, "o-", color="tab:red",
+                 label="½Σ(ŷ − y)² summed over the epoch's batches")
     ax_loss.set_yscale("log")
     ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("loss (log scale)")
+    ax_loss.legend(fontsize=7)
     ax_loss.set_title("loss per epoch (sum over its batches)", fontsize=9)
     ax_loss.grid(alpha=0.3, which="both")
 
