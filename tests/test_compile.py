@@ -178,7 +178,8 @@ def test_source_is_numpy_named_after_the_tensors_and_folds_constants():
         step()
     src = step.source
     assert "def step():" in src and "y_pred = np.add(" in src
-    assert "w_grad = accumulate(w_t" in src and "np.subtract(w, " in src
+    assert "np.add(w_grad, " in src and "np.subtract(w, " in src  # .grad += g, in place
+    assert "rule_" not in src  # the rules are written out as NumPy calls
     assert "np.power(x" not in src  # x ** 2 depends on no input or parameter: folded
     assert "pow (forward)" in step.explain() and "folded" in step.explain()
 

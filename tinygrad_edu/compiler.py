@@ -46,7 +46,8 @@ __all__ = ["CompiledStep", "compile"]
 
 # ops whose forward is one NumPy ufunc: the line is ``out = np.<ufunc>(a, b, out=buffer)``
 _UFUNC_OPS = {op: op.forward for op in ops.ALL_OPS if isinstance(op.forward, np.ufunc)}
-_REDUCTIONS = {ops.SUM: "sum", ops.MAX: "max", ops.MIN: "min", ops.PROD: "prod"}
+# a.sum(axis) is np.add.reduce(a, axis) (what ndarray.sum calls), without np.sum's wrapper
+_REDUCTIONS = {ops.SUM: np.add, ops.MAX: np.maximum, ops.MIN: np.minimum, ops.PROD: np.multiply}
 _UFUNC_OF_WRITE = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
                    "pow": np.power}
 _PASSIVE = (names._OBSERVER,)  # observers that only watch (they may stay during replay)
@@ -119,6 +120,7 @@ class Instr:
     out_able: bool = False  # accepts ``out=``: its result can go into a reused buffer
     view: bool = False  # its result may share memory with args[0]
     comment: str = ""
+    stmt: str = ""  # a statement instead of a call; {0} is the tensor args[0] stands for
 
 
 def _accumulate(leaf: Tensor, g: np.ndarray) -> np.ndarray:
@@ -134,11 +136,15 @@ def _set_grad_none(leaf: Tensor) -> None:
 
 def _bump(t: Tensor) -> None:
     """t was changed in place: a new version, as eager (so old graphs refuse backward)."""
-    _changed(t)
+    vc = t._vc
+    if vc.views or t._view is not None or state.observers:
+        _changed(t)  # views to renew, or observers to tell: the whole eager path
+    else:
+        vc.n += 1
 
 
 def _bump_grad(leaf: Tensor) -> None:
-    _changed(leaf._grad)
+    _bump(leaf._grad)
 
 
 def _out(array: np.ndarray) -> Tensor:
@@ -272,13 +278,13 @@ class Recorder(Observer):
         fwd = dict(params)
         for k in op.rule_params:
             fwd.pop(k, None)
-        fn, call, out_able = _forward_call(op, fwd)
+        fn, call, out_able = _forward_call(op, fwd, [t.array for t in inputs])
         if op is ops.RELU:
             args.append(0)
         v = self._result(out, "t")
         if op.view and np.may_share_memory(out, inputs[0].array):
             v.storage = args[0]
-        kwargs = {} if out_able and op in _UFUNC_OPS else fwd
+        kwargs = {} if out_able and (op in _UFUNC_OPS or op is ops.MATMUL) else fwd
         if op in _REDUCTIONS:
             kwargs = {"axis": fwd["axis"], "keepdims": fwd["keepdims"]}
         self.emit(Instr(v, fn, call, args, kwargs, f"{op.name} (forward)",
@@ -391,7 +397,8 @@ class Recorder(Observer):
             rv = gv
         else:
             inputs = []
-            for name, x in zip(rule.reads, rule_inputs(node, rule, i, None)):
+            read = rule_inputs(node, rule, i, None)
+            for name, x in zip(rule.reads, read):
                 if name in ("a", "b", "out"):
                     xv = self.by_array.get(id(x))
                     if xv is None:
@@ -400,9 +407,18 @@ class Recorder(Observer):
                     inputs.append(xv)
                 else:
                     inputs.append(x)
-            rv = self._result(raw, "g")
-            self.emit(Instr(rv, f"rule_{node.op.name}_{i}", rule.fn, [gv, *inputs],
-                            origin=f"{node.name()}: {rule.text}", comment=rule.text))
+            rv = self._inline_rule(node, i, rule, (gv, g), list(zip(inputs, read)), raw)
+            if rv is None:  # no plain NumPy spelling of this rule here: call it
+                rv = self._result(raw, "g")
+                shared = [v for v, (_, x) in zip([gv, *inputs], [(gv, g), *zip(inputs, read)])
+                          if isinstance(v, Value) and isinstance(x, np.ndarray) and
+                          isinstance(raw, np.ndarray) and np.may_share_memory(raw, x)]
+                if len({id(v.root()) for v in shared}) > 1:
+                    self.fail(f"{node.name()}'s rule returns a view of several values")
+                if shared:  # a view (a permute or expand of g): it lives in g's memory
+                    rv.storage = shared[0]
+                self.emit(Instr(rv, f"rule_{node.op.name}_{i}", rule.fn, [gv, *inputs],
+                                origin=f"{node.name()}: {rule.text}", comment=rule.text))
         cur = rv
         shape = node.shapes[i]
         if raw.shape != shape:
@@ -410,7 +426,8 @@ class Recorder(Observer):
             summed = raw.sum(axis=axes, keepdims=True) if axes else raw
             if axes:
                 sv = self._new("op", "g", array=summed)
-                self.emit(Instr(sv, "np.sum", np.sum, [cur], {"axis": axes, "keepdims": True},
+                self.emit(Instr(sv, "np.add.reduce", np.add.reduce, [cur],
+                                {"axis": axes, "keepdims": True},
                                 "undo broadcasting (sum_to)", out_able=True))
                 cur = sv
             if summed.shape != shape:
@@ -434,11 +451,70 @@ class Recorder(Observer):
             cur = total
         self.pass_grads[parent] = cur
 
+    def _inline_rule(self, node: Node, i: int, rule: ops.Rule, g: tuple, inputs: list,
+                     raw: Any) -> Value | None:
+        """The rule written out as NumPy calls, one per line (see ``_RULE_LINES``), if it
+        has such a spelling for these values. The lines are run now on the recorded
+        arrays, and used only if they give the rule's own result bit for bit."""
+        lines = _rule_lines(node.op, i, {k: v for k, (v, _) in zip(rule.reads, inputs)})
+        if lines is None:
+            return None
+        env = {"g": g, **dict(zip(rule.reads, inputs))}  # name -> (value, array now)
+        if any(isinstance(a, str) and a not in env for line in lines for a in line[2]):
+            return None
+        arrays: list = []
+        instrs: list[Instr] = []
+        for k, (fn, call, args, view) in enumerate(lines):
+            vals, now = [], []
+            for a in args:
+                if isinstance(a, str):
+                    v, x = env[a]
+                elif isinstance(a, int):
+                    v, x = instrs[a].out, arrays[a]
+                else:
+                    v = x = a.value
+                vals.append(v)
+                now.append(x)
+            try:
+                with np.errstate(all="ignore"):
+                    array = call(*now)
+            except Exception:  # noqa: BLE001 - then the rule function is called instead
+                return None
+            arrays.append(array)
+            last = k == len(lines) - 1
+            v = self._new("op", "g", array=array)
+            if view:
+                v.storage = vals[0]
+            instrs.append(Instr(v, fn, call, vals, {}, f"{node.name()}: {rule.text}",
+                                out_able=not view and isinstance(call, np.ufunc),
+                                view=view, comment=rule.text if last else ""))
+        result = arrays[-1]
+        if not (isinstance(result, np.ndarray) and isinstance(raw, np.ndarray)) or \
+                result.dtype != raw.dtype or result.shape != raw.shape or \
+                not np.array_equal(result, raw, equal_nan=raw.dtype.kind in "fc"):
+            return None
+        for ins in instrs:
+            self.emit(ins)
+        out = instrs[-1].out
+        self._learn(raw, out)
+        return out
+
     @_event
     def leaf_gradient(self, leaf: Any, g: Any) -> Any:
         gv = self._grad_value(leaf, g)
         self._leaf(leaf)
         ref = self._ref(leaf)
+        grad = leaf._grad
+        if grad is not None and not grad.requires_grad and grad._view is None:
+            # .grad exists: backward adds into it in place and counts a new version
+            target = self.value_of(grad)
+            target.root().written = True
+            name = leaf._name or "leaf"
+            self.emit(Instr(None, "np.add", np.add, [target, gv], {"out": target},
+                            f"{name}.grad += gradient (AccumulateGrad)", effect=True))
+            self.emit(Instr(None, "", None, [ref], origin="version counter of .grad + 1 "
+                            "(as eager)", effect=True, stmt="{0}._grad._vc.n += 1"))
+            return
         v = self._new("op", (leaf._name or "p") + "_grad", array=None)
         v.written = True  # .grad's memory: filled in place, read by the user later
         self.emit(Instr(v, "accumulate", _accumulate, [ref, gv],
@@ -447,19 +523,88 @@ class Recorder(Observer):
         self.pending.append((leaf, v))
 
 
+@dataclass(frozen=True)
+class _Lit:
+    """A number written into a rule's lines."""
+
+    value: Any
+
+
+def _rule_lines(op: ops.Op, i: int, reads: dict) -> list | None:
+    """The lines of NumPy calls that compute the rule of op's input i, as the rule in
+    ops.py does (the same operations in the same order): (name, function, arguments,
+    is a view). An argument is "g" or a name the rule reads, the index of an earlier
+    line, or a _Lit number. None: no such spelling (the rule function is called)."""
+    mul, sub, div, neg = np.multiply, np.subtract, np.divide, np.negative
+    key = (op.name, i)
+    T = ("np.swapaxes", np.swapaxes)
+    if key == ("mul", 0):
+        return [("np.multiply", mul, ["g", "b"], False)]
+    if key == ("mul", 1):
+        return [("np.multiply", mul, ["g", "a"], False)]
+    if key == ("sub", 1) or key == ("neg", 0):
+        return [("np.negative", neg, ["g"], False)]
+    if key == ("div", 0):
+        return [("np.divide", div, ["g", "b"], False)]
+    if key == ("div", 1):  # g * (-(a / b) / b)
+        return [("np.divide", div, ["a", "b"], False), ("np.negative", neg, [0], False),
+                ("np.divide", div, [1, "b"], False), ("np.multiply", mul, ["g", 2], False)]
+    if key in (("exp", 0),):
+        return [("np.multiply", mul, ["g", "out"], False)]
+    if key == ("log", 0):
+        return [("np.divide", div, ["g", "a"], False)]
+    if key == ("tanh", 0):  # g * (1 - out * out)
+        return [("np.multiply", mul, ["out", "out"], False),
+                ("np.subtract", sub, [_Lit(1), 0], False), ("np.multiply", mul, ["g", 1], False)]
+    if key == ("sqrt", 0):  # g * 0.5 / out
+        return [("np.multiply", mul, ["g", _Lit(0.5)], False),
+                ("np.divide", div, [0, "out"], False)]
+    if key == ("square", 0):  # g * (2 * a)
+        return [("np.multiply", mul, [_Lit(2), "a"], False), ("np.multiply", mul, ["g", 0], False)]
+    if key == ("pow", 0):  # g * (b * a ** (b - 1)) where no b is 0
+        b = reads.get("b")
+        if not isinstance(b, Value) or b.kind != "const" or (np.asarray(b.array) == 0).any():
+            return None
+        bm1 = _Lit(b.array - 1)
+        return [("np.power", np.power, ["a", bm1], False), ("np.multiply", mul, ["b", 0], False),
+                ("np.multiply", mul, ["g", 1], False)]
+    if key == ("relu", 0):  # where(out <= 0, 0.0, g)
+        return [("np.less_equal", np.less_equal, ["out", _Lit(0)], False),
+                ("np.where", np.where, [0, _Lit(0.0), "g"], False)]
+    if key == ("matmul", 0) and _ndim(reads.get("b")) >= 2:  # g @ b^T
+        return [(*T, ["b", _Lit(-1), _Lit(-2)], True), ("np.matmul", np.matmul, ["g", 0], False)]
+    if key == ("matmul", 1) and _ndim(reads.get("a")) >= 2:
+        if reads.get("b_column_major"):  # (g^T @ a)^T
+            return [(*T, ["g", _Lit(-1), _Lit(-2)], True),
+                    ("np.matmul", np.matmul, [0, "a"], False),
+                    (*T, [1, _Lit(-1), _Lit(-2)], True)]
+        return [(*T, ["a", _Lit(-1), _Lit(-2)], True), ("np.matmul", np.matmul, [0, "g"], False)]
+    return None
+
+
+def _ndim(v: Any) -> int:
+    return np.ndim(v.array) if isinstance(v, Value) and v.array is not None else 0
+
+
 _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 _KNOWN_OPS = frozenset(ops.ALL_OPS)
 
 
-def _forward_call(op: ops.Op, params: dict) -> tuple[str, Callable, bool]:
+def _forward_call(op: ops.Op, params: dict, arrays: list) -> tuple[str, Callable, bool]:
     """(name in the source, function, accepts out=) for op's forward."""
     if op in _UFUNC_OPS:
         return f"np.{op.forward.__name__}", op.forward, True
     if op is ops.RELU:
         return "np.maximum", np.maximum, True
     if op in _REDUCTIONS:
-        fn = getattr(np, _REDUCTIONS[op])
-        return f"np.{fn.__name__}", fn, True
+        ufunc = _REDUCTIONS[op]
+        return f"np.{ufunc.__name__}.reduce", ufunc.reduce, True
+    if op is ops.MATMUL and all(np.ndim(a) >= 2 for a in arrays):
+        # what the forward does for these shapes (the guard keeps them): an inner
+        # dimension of 1 is a broadcast multiply, else np.matmul
+        if arrays[0].shape[-1] == 1:
+            return "np.multiply", np.multiply, True
+        return "np.matmul", np.matmul, True
     return f"{op.name}_forward", op.forward, False
 
 
@@ -716,12 +861,18 @@ class Program:
         for k, array in pool.items():
             self.namespace[f"buf{k}"] = array
         for ins in self.instrs:
-            self.namespace[ins.fn.split(".")[0]] = _HELPERS.get(ins.fn, ins.call) \
-                if "." not in ins.fn else np
+            if ins.fn:
+                self.namespace[ins.fn.split(".")[0]] = _HELPERS.get(ins.fn, ins.call) \
+                    if "." not in ins.fn else np
             args = [_code(a, var, self.namespace) for a in ins.args]
             kwargs = dict(ins.kwargs)
             if ins.fn in ("accumulate", "set_grad_none", "bump", "bump_grad"):
                 args = [obj(ins.args[0]), *args[1:]]
+            if ins.stmt:
+                text = ins.stmt.format(obj(ins.args[0])) + f"  # {ins.origin}"
+                lines.append("    " + text)
+                ins.text = text
+                continue
             parts = args + [f"{k}={_code(a, var, self.namespace)}" for k, a in kwargs.items()]
             if id(ins) in index:
                 parts.append(f"out=buf{index[id(ins)]}")
