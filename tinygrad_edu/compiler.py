@@ -190,6 +190,9 @@ class Recorder(Observer):
         self.pass_grads: dict = {}
         self.seeded = False
         self.failure: str | None = None
+        # tensors (or leaves' .grad) whose version the program counts with a plain += 1:
+        # they had no views, which the guard checks on every call
+        self.plain_bumps: list[tuple[Tensor, bool]] = []
         for k, a in enumerate(args):
             if isinstance(a, Tensor):
                 v = self._new("arg", a._name or f"x{k}", obj=a, index=k, array=a.array)
@@ -319,6 +322,9 @@ class Recorder(Observer):
             self.emit(Instr(None, f"np.{ufunc.__name__}", ufunc, [target, src],
                             {"out": target}, f"in place: {how}_ (as x {_SYMBOL[how]}= ...)",
                             effect=True))
+        elif how == "fill" and type(source) in (int, float, bool):  # zero_(), fill_(0.5)
+            self.emit(Instr(None, "", None, [target, source], origin=f"in place: {how}_",
+                            effect=True, stmt="{v}.fill({a1})"))
         else:  # fill or copy: np.copyto(target, source)
             src = self.value_of(source) if isinstance(source, Tensor) else source
             self.emit(Instr(None, "np.copyto", np.copyto, [target, src],
@@ -337,13 +343,23 @@ class Recorder(Observer):
     def _bump(self, t: Tensor) -> None:
         """Count the write on the version counter of the tensor that owns it, as eager."""
         owner = self.versions.get(id(t._vc))
+        if owner is not None and owner._vc.views is None and owner._view is None:
+            self.plain_bumps.append((owner, False))  # the guard checks that it stays so
+            self.emit(Instr(None, "", None, [self._ref(owner)], effect=True,
+                            origin="version counter + 1 (as eager)", stmt="{t}._vc.n += 1"))
+            return
         if owner is not None:
             self.emit(Instr(None, "bump", _bump, [self._ref(owner)],
                             origin="version counter + 1 (as eager)", effect=True))
             return
         leaf = next((p for p in self.leaves.values()
                      if p._grad is not None and p._grad._vc is t._vc), None)
-        if leaf is not None:
+        if leaf is not None and leaf._grad._vc.views is None and leaf._grad._view is None:
+            self.plain_bumps.append((leaf, True))
+            self.emit(Instr(None, "", None, [self._ref(leaf)], effect=True,
+                            origin="version counter of .grad + 1 (as eager)",
+                            stmt="{t}._grad._vc.n += 1"))
+        elif leaf is not None:
             self.emit(Instr(None, "bump_grad", _bump_grad, [self._ref(leaf)],
                             origin="version counter of .grad + 1 (as eager)", effect=True))
         # otherwise the tensor was made in this step: its counter is never seen again
@@ -513,7 +529,7 @@ class Recorder(Observer):
             self.emit(Instr(None, "np.add", np.add, [target, gv], {"out": target},
                             f"{name}.grad += gradient (AccumulateGrad)", effect=True))
             self.emit(Instr(None, "", None, [ref], origin="version counter of .grad + 1 "
-                            "(as eager)", effect=True, stmt="{0}._grad._vc.n += 1"))
+                            "(as eager)", effect=True, stmt="{t}._grad._vc.n += 1"))
             return
         v = self._new("op", (leaf._name or "p") + "_grad", array=None)
         v.written = True  # .grad's memory: filled in place, read by the user later
@@ -618,6 +634,7 @@ class Recording:
     recorder: Recorder
     signature: tuple
     python: tuple  # the guarded Python values (closure numbers, optimizer settings)
+    seen: Seen  # the same, by identity, for the guard
     outputs: Any  # None, a Value, or a tuple/list of Values
     out_kind: type | None
 
@@ -665,6 +682,84 @@ def _python_state(fn: Callable) -> tuple:
     return tuple(seen)
 
 
+_EMPTY = object()  # an empty closure cell / a name not in the globals
+
+
+@dataclass
+class Seen:
+    """The objects a step's code could see when it was recorded, by identity (its
+    closure cells, the globals it names, a bound method's object), and the values of
+    those that can change without being replaced (an optimizer's settings, an object's
+    attributes): what the guard compares on every call, as ``_python_state`` would."""
+
+    cells: list  # (cell, object or _EMPTY)
+    globals: dict | None
+    present: list  # (name, object) of the names found in the globals
+    absent: tuple  # the names that were not there (builtins, attributes)
+    self_obj: Any
+    mutable: list  # objects whose values are compared
+    values: tuple
+    nglobals: int = 0  # how many globals there were when absent was last checked
+
+    def check_absent(self) -> bool:
+        """None of the absent names has appeared in the globals (checked again only
+        when their number changes)."""
+        if any(n in self.globals for n in self.absent):
+            return False
+        self.nglobals = len(self.globals)
+        return True
+
+
+def _seen(fn: Callable) -> Seen:
+    cells, present, absent, g, self_obj = [], [], [], None, _EMPTY
+    if isinstance(fn, types.MethodType):
+        self_obj = fn.__self__
+        fn = fn.__func__
+    code = getattr(fn, "__code__", None)
+    objects = [] if self_obj is _EMPTY else [self_obj]
+    if code is not None:
+        for cell in fn.__closure__ or ():
+            try:
+                cells.append((cell, cell.cell_contents))
+                objects.append(cell.cell_contents)
+            except ValueError:  # an empty cell
+                cells.append((cell, _EMPTY))
+        g = fn.__globals__
+        for n in dict.fromkeys(code.co_names):
+            if n in g:
+                present.append((n, g[n]))
+                objects.append(g[n])
+            else:
+                absent.append(n)
+    mutable = [o for o in objects if isinstance(o, Optimizer) or _has_attrs(o)]
+    return Seen(cells, g, present, tuple(absent), self_obj, mutable, _values_of(mutable),
+                0 if g is None else len(g))
+
+
+def _has_attrs(obj: Any) -> bool:
+    return hasattr(obj, "__dict__") and not isinstance(obj, (types.ModuleType, type)) and \
+        not callable(obj)
+
+
+def _values_of(objects: list) -> tuple:
+    """The Python values of these objects that ``_python_state`` reads."""
+    seen = []
+    for obj in objects:
+        seen.extend(_python_values(obj))
+        if _has_attrs(obj):
+            for attr in vars(obj).values():
+                seen.extend(_python_values(attr))
+    return tuple(seen)
+
+
+def _cell_empty(cell: Any) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018 - reading it is the test
+    except ValueError:
+        return True
+    return False
+
+
 def _python_values(obj: Any) -> list:
     if isinstance(obj, (bool, int, float, complex, str)) or obj is None:
         return [obj]
@@ -697,7 +792,8 @@ def _same_recording(a: Recording, b: Recording) -> str | None:
         return x
 
     for ia, ib in zip(ra.instrs, rb.instrs):
-        if ia.fn != ib.fn or not _same(norm(ia.args, index_a), norm(ib.args, index_b)) or \
+        if ia.fn != ib.fn or ia.stmt != ib.stmt or \
+                not _same(norm(ia.args, index_a), norm(ib.args, index_b)) or \
                 ia.kwargs.keys() != ib.kwargs.keys() or \
                 not all(_same(norm(ia.kwargs[k], index_a), norm(ib.kwargs[k], index_b))
                         for k in ia.kwargs):
@@ -740,6 +836,9 @@ class Program:
         self.source = self._emit(r, optimize)
         exec(builtins.compile(self.source, f"<compiled {name}>", "exec"), self.namespace)
         self.run_fn = self.namespace["step"]
+        self.guard_source, space = _guard_source(self, rec)
+        exec(builtins.compile(self.guard_source, f"<guard of {name}>", "exec"), space)
+        self.check = space["guard"]
 
     # the optimisations
 
@@ -869,7 +968,11 @@ class Program:
             if ins.fn in ("accumulate", "set_grad_none", "bump", "bump_grad"):
                 args = [obj(ins.args[0]), *args[1:]]
             if ins.stmt:
-                text = ins.stmt.format(obj(ins.args[0])) + f"  # {ins.origin}"
+                first = ins.args[0]
+                text = ins.stmt.format(
+                    t=obj(first) if first.kind in ("arg", "tensor") else "",
+                    v=var(first), a1=_code(ins.args[1], var, self.namespace)
+                    if len(ins.args) > 1 else "") + f"  # {ins.origin}"
                 lines.append("    " + text)
                 ins.text = text
                 continue
@@ -905,7 +1008,12 @@ class Program:
     # running
 
     def guard(self, args: tuple, kwargs: dict, fn: Callable) -> bool:
-        """True if what the recording assumed still holds."""
+        """True if what the recording assumed still holds (the generated ``check`` is
+        the same test, written out for this program)."""
+        return self.check(args, kwargs)
+
+    def guard_slow(self, args: tuple, kwargs: dict, fn: Callable) -> bool:
+        """The guard as a loop over what the recording assumed (``check``'s meaning)."""
         try:
             if _signature(args, kwargs) != self.signature:
                 return False
@@ -931,6 +1039,81 @@ class Program:
         return self.run_fn(*args)
 
 
+def _guard_source(program: Program, rec: Recording) -> tuple[str, dict]:
+    """The guard written out as one test per line: what the recording assumed (see
+    ``Program.guard_slow``; the closure's and globals' objects by identity)."""
+    space: dict[str, Any] = {"Tensor": Tensor, "state": state, "_signature": _signature,
+                             "get_default_dtype": get_default_dtype, "_EMPTY": _EMPTY,
+                             "NotCompilable": NotCompilable, "_values_of": _values_of,
+                             "_cell_empty": _cell_empty}
+    lines = ["def guard(args, kwargs):"]
+
+    def const(value: Any) -> str:
+        name = f"k{len(space)}"
+        space[name] = value
+        return name
+
+    def fail_if(test: str) -> None:
+        lines.append(f"    if {test}:\n        return False")
+
+    sig, enabled, dtype = program.signature
+    positional = [s for s in sig if s[0] != "kw"]
+    fail_if(f"len(args) != {len(positional)}")
+    if len(positional) == len(sig):
+        fail_if("kwargs")
+    else:  # keyword arguments: compared as the recording saw them
+        lines.append("    try:")
+        lines.append(f"        if _signature(args, kwargs) != {const(program.signature)}:")
+        lines.append("            return False")
+        lines.append("    except NotCompilable:")
+        lines.append("        return False")
+    fail_if(f"state.enabled is not {enabled!r} or get_default_dtype() != {const(dtype)}")
+    for k, entry in enumerate(positional):
+        a = f"args[{k}]"
+        if entry[0] == "tensor":
+            _, shape, dt, req = entry
+            fail_if(f"not isinstance({a}, Tensor) or {a}.array.shape != {shape!r} or "
+                    f"{a}.array.dtype != {const(dt)} or {a}.requires_grad is not {req!r}")
+        else:
+            fail_if(f"isinstance({a}, Tensor) or ('value', type({a}), {a}) != "
+                    f"{const(entry)}")
+    for v in program.outside:
+        t = const(v.obj)
+        fail_if(f"{t}.array.shape != {v.array.shape!r} or {t}.array.dtype != "
+                f"{const(v.array.dtype)} or {t}.requires_grad is not {v.requires!r}")
+    for v, (array, n) in zip(program.frozen, program.frozen_state):
+        t = const(v.obj)
+        fail_if(f"{t}.array is not {const(array)} or {t}._vc.n != {n}")
+    for p, start in zip(program.leaves, program.grad_start):
+        t = const(p)
+        fail_if(f"not {t}.requires_grad")
+        if start is None:
+            fail_if(f"{t}._grad is not None")
+        else:
+            fail_if(f"{t}._grad is None or ({t}._grad.shape, {t}._grad.dtype, "
+                    f"{t}._grad.requires_grad) != {const(start)}")
+    seen = rec.seen
+    for cell, obj in seen.cells:
+        if obj is _EMPTY:
+            fail_if(f"not _cell_empty({const(cell)})")
+        else:
+            fail_if(f"{const(cell)}.cell_contents is not {const(obj)}")
+    if seen.globals is not None:
+        g = const(seen.globals)
+        for n, obj in seen.present:
+            fail_if(f"{g}.get({n!r}, _EMPTY) is not {const(obj)}")
+        if seen.absent:  # a name found nowhere then must still be missing
+            s = const(seen)
+            fail_if(f"len({g}) != {s}.nglobals and not {s}.check_absent()")
+    for t, grad in rec.recorder.plain_bumps:  # still no views: += 1 is all eager does
+        x = f"{const(t)}._grad" if grad else const(t)
+        fail_if(f"{x}._vc.views is not None or {x}._view is not None")
+    if seen.mutable:
+        fail_if(f"_values_of({const(seen.mutable)}) != {const(seen.values)}")
+    lines.append("    return True")
+    return "\n".join(lines) + "\n", space
+
+
 def _now(a: Any) -> Any:
     if isinstance(a, Value):
         return a.array if a.kind == "const" else a.obj.array
@@ -953,6 +1136,11 @@ def _identity_of(ins: Instr) -> Value | None:
                 c.array == unit and isinstance(x, Value) and x.array is not None and \
                 x.array.shape == out.array.shape and x.array.dtype == out.array.dtype:
             return x
+    if fn == "np.power" and len(args) == 2 and isinstance(args[0], Value) and \
+            not isinstance(args[1], Value) and np.ndim(args[1]) == 0 and args[1] == 1 and \
+            args[0].array is not None and args[0].array.shape == out.array.shape and \
+            args[0].array.dtype == out.array.dtype:
+        return args[0]  # x ** 1 is x, exactly
     if fn == "reshape_forward" and isinstance(args[0], Value) and args[0].array is not None \
             and args[0].array.shape == out.array.shape:
         return args[0]
@@ -1069,8 +1257,8 @@ class CompiledStep:
                 return self.fn(*args, **kwargs)  # anomaly mode, hooks: eager, as asked
         program = self.program
         if program is not None:
-            if program.guard(args, kwargs, self.fn):
-                return program.run(args)
+            if program.check(args, kwargs):
+                return program.run_fn(*args)
             self.program = None  # something changed: record again
         if not self._warm:
             self._warm = True
@@ -1085,6 +1273,7 @@ class CompiledStep:
             return self.fn(*args, **kwargs)
         recorder = Recorder(args)
         python = _python_state(self.fn)
+        seen = _seen(self.fn)
         self.recordings += 1
         with observing(recorder):
             try:
@@ -1107,7 +1296,7 @@ class CompiledStep:
         if recorder.failure is not None:
             self._give_up(recorder.failure)
             return result
-        rec = Recording(recorder, signature, python, outputs,
+        rec = Recording(recorder, signature, python, seen, outputs,
                         None if result is None else type(result))
         if self._first is None:
             self._first = rec
