@@ -47,8 +47,9 @@ PEER_LABELS = {"torch": "PyTorch", "mygrad": "MyGrad", "autograd": "HIPS autogra
 
 # The issues whose targets the benchmark checks (a target names its issue): issue 5 asked
 # for the benchmark; issue 11, on the shape of the engine, set targets of its own.
-ISSUE_5, ISSUE_11 = 5, 11
-ISSUES = {ISSUE_5: "issue 5", ISSUE_11: "issue 11, engine shape"}
+ISSUE_5, ISSUE_11, ISSUE_16 = 5, 11, 16
+ISSUES = {ISSUE_5: "issue 5", ISSUE_11: "issue 11, engine shape",
+          ISSUE_16: "issue 16, compiled step"}
 
 # A trial runs a workload once and returns (seconds per unit, result for the
 # cross-check, optional dict of extra per-unit timings such as forward/backward).

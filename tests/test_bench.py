@@ -11,7 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks" / "bench.py"
-WORKLOADS = ["quadratic-100", "quadratic-1m", "chain", "chain-1m", "linreg", "mlp", "cnn"]
+WORKLOADS = ["quadratic-100", "quadratic-1m", "chain", "chain-1m", "linreg", "mlp", "cnn",
+             "compiled-quadratic-100", "compiled-quadratic-1m", "compiled-chain",
+             "compiled-linreg", "compiled-mlp"]
 PEERS = ["torch", "mygrad", "autograd", "jax"]
 # The targets of issue 11 (engine shape), by workload and limit, next to those of issue 5
 ENGINE_SHAPE_TARGETS = sorted([("quadratic-100", 4.5), ("quadratic-100", 0.9),
@@ -51,7 +53,7 @@ def check_report(stdout, doc, workloads):
             assert len(impl["samples_s"]) == section["rounds"]
         for target in section["targets"]:
             assert target["target"] in stdout
-            assert target["issue"] in (5, 11)
+            assert target["issue"] in (5, 11, 16)
             if target["pass"] is None:  # only a comparison with a peer that did not run
                 assert target["missing"] == "PyTorch not available"
                 assert "torch" in doc["meta"]["peers_skipped"]

@@ -46,7 +46,8 @@ __all__ = ["CompiledStep", "compile"]
 
 # ops whose forward is one NumPy ufunc: the line is ``out = np.<ufunc>(a, b, out=buffer)``
 _UFUNC_OPS = {op: op.forward for op in ops.ALL_OPS if isinstance(op.forward, np.ufunc)}
-_REDUCTIONS = {ops.SUM: "sum", ops.MAX: "max", ops.MIN: "min", ops.PROD: "prod"}
+# a.sum(axis) is np.add.reduce(a, axis) (what ndarray.sum calls), without np.sum's wrapper
+_REDUCTIONS = {ops.SUM: np.add, ops.MAX: np.maximum, ops.MIN: np.minimum, ops.PROD: np.multiply}
 _UFUNC_OF_WRITE = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
                    "pow": np.power}
 _PASSIVE = (names._OBSERVER,)  # observers that only watch (they may stay during replay)
@@ -119,6 +120,7 @@ class Instr:
     out_able: bool = False  # accepts ``out=``: its result can go into a reused buffer
     view: bool = False  # its result may share memory with args[0]
     comment: str = ""
+    stmt: str = ""  # a statement instead of a call; {0} is the tensor args[0] stands for
 
 
 def _accumulate(leaf: Tensor, g: np.ndarray) -> np.ndarray:
@@ -134,11 +136,15 @@ def _set_grad_none(leaf: Tensor) -> None:
 
 def _bump(t: Tensor) -> None:
     """t was changed in place: a new version, as eager (so old graphs refuse backward)."""
-    _changed(t)
+    vc = t._vc
+    if vc.views or t._view is not None or state.observers:
+        _changed(t)  # views to renew, or observers to tell: the whole eager path
+    else:
+        vc.n += 1
 
 
 def _bump_grad(leaf: Tensor) -> None:
-    _changed(leaf._grad)
+    _bump(leaf._grad)
 
 
 def _out(array: np.ndarray) -> Tensor:
@@ -184,6 +190,9 @@ class Recorder(Observer):
         self.pass_grads: dict = {}
         self.seeded = False
         self.failure: str | None = None
+        # tensors (or leaves' .grad) whose version the program counts with a plain += 1:
+        # they had no views, which the guard checks on every call
+        self.plain_bumps: list[tuple[Tensor, bool]] = []
         for k, a in enumerate(args):
             if isinstance(a, Tensor):
                 v = self._new("arg", a._name or f"x{k}", obj=a, index=k, array=a.array)
@@ -272,13 +281,13 @@ class Recorder(Observer):
         fwd = dict(params)
         for k in op.rule_params:
             fwd.pop(k, None)
-        fn, call, out_able = _forward_call(op, fwd)
+        fn, call, out_able = _forward_call(op, fwd, [t.array for t in inputs])
         if op is ops.RELU:
             args.append(0)
         v = self._result(out, "t")
         if op.view and np.may_share_memory(out, inputs[0].array):
             v.storage = args[0]
-        kwargs = {} if out_able and op in _UFUNC_OPS else fwd
+        kwargs = {} if out_able and (op in _UFUNC_OPS or op is ops.MATMUL) else fwd
         if op in _REDUCTIONS:
             kwargs = {"axis": fwd["axis"], "keepdims": fwd["keepdims"]}
         self.emit(Instr(v, fn, call, args, kwargs, f"{op.name} (forward)",
@@ -313,6 +322,9 @@ class Recorder(Observer):
             self.emit(Instr(None, f"np.{ufunc.__name__}", ufunc, [target, src],
                             {"out": target}, f"in place: {how}_ (as x {_SYMBOL[how]}= ...)",
                             effect=True))
+        elif how == "fill" and type(source) in (int, float, bool):  # zero_(), fill_(0.5)
+            self.emit(Instr(None, "", None, [target, source], origin=f"in place: {how}_",
+                            effect=True, stmt="{v}.fill({a1})"))
         else:  # fill or copy: np.copyto(target, source)
             src = self.value_of(source) if isinstance(source, Tensor) else source
             self.emit(Instr(None, "np.copyto", np.copyto, [target, src],
@@ -331,13 +343,23 @@ class Recorder(Observer):
     def _bump(self, t: Tensor) -> None:
         """Count the write on the version counter of the tensor that owns it, as eager."""
         owner = self.versions.get(id(t._vc))
+        if owner is not None and owner._vc.views is None and owner._view is None:
+            self.plain_bumps.append((owner, False))  # the guard checks that it stays so
+            self.emit(Instr(None, "", None, [self._ref(owner)], effect=True,
+                            origin="version counter + 1 (as eager)", stmt="{t}._vc.n += 1"))
+            return
         if owner is not None:
             self.emit(Instr(None, "bump", _bump, [self._ref(owner)],
                             origin="version counter + 1 (as eager)", effect=True))
             return
         leaf = next((p for p in self.leaves.values()
                      if p._grad is not None and p._grad._vc is t._vc), None)
-        if leaf is not None:
+        if leaf is not None and leaf._grad._vc.views is None and leaf._grad._view is None:
+            self.plain_bumps.append((leaf, True))
+            self.emit(Instr(None, "", None, [self._ref(leaf)], effect=True,
+                            origin="version counter of .grad + 1 (as eager)",
+                            stmt="{t}._grad._vc.n += 1"))
+        elif leaf is not None:
             self.emit(Instr(None, "bump_grad", _bump_grad, [self._ref(leaf)],
                             origin="version counter of .grad + 1 (as eager)", effect=True))
         # otherwise the tensor was made in this step: its counter is never seen again
@@ -391,7 +413,8 @@ class Recorder(Observer):
             rv = gv
         else:
             inputs = []
-            for name, x in zip(rule.reads, rule_inputs(node, rule, i, None)):
+            read = rule_inputs(node, rule, i, None)
+            for name, x in zip(rule.reads, read):
                 if name in ("a", "b", "out"):
                     xv = self.by_array.get(id(x))
                     if xv is None:
@@ -400,9 +423,18 @@ class Recorder(Observer):
                     inputs.append(xv)
                 else:
                     inputs.append(x)
-            rv = self._result(raw, "g")
-            self.emit(Instr(rv, f"rule_{node.op.name}_{i}", rule.fn, [gv, *inputs],
-                            origin=f"{node.name()}: {rule.text}", comment=rule.text))
+            rv = self._inline_rule(node, i, rule, (gv, g), list(zip(inputs, read)), raw)
+            if rv is None:  # no plain NumPy spelling of this rule here: call it
+                rv = self._result(raw, "g")
+                shared = [v for v, (_, x) in zip([gv, *inputs], [(gv, g), *zip(inputs, read)])
+                          if isinstance(v, Value) and isinstance(x, np.ndarray) and
+                          isinstance(raw, np.ndarray) and np.may_share_memory(raw, x)]
+                if len({id(v.root()) for v in shared}) > 1:
+                    self.fail(f"{node.name()}'s rule returns a view of several values")
+                if shared:  # a view (a permute or expand of g): it lives in g's memory
+                    rv.storage = shared[0]
+                self.emit(Instr(rv, f"rule_{node.op.name}_{i}", rule.fn, [gv, *inputs],
+                                origin=f"{node.name()}: {rule.text}", comment=rule.text))
         cur = rv
         shape = node.shapes[i]
         if raw.shape != shape:
@@ -410,7 +442,8 @@ class Recorder(Observer):
             summed = raw.sum(axis=axes, keepdims=True) if axes else raw
             if axes:
                 sv = self._new("op", "g", array=summed)
-                self.emit(Instr(sv, "np.sum", np.sum, [cur], {"axis": axes, "keepdims": True},
+                self.emit(Instr(sv, "np.add.reduce", np.add.reduce, [cur],
+                                {"axis": axes, "keepdims": True},
                                 "undo broadcasting (sum_to)", out_able=True))
                 cur = sv
             if summed.shape != shape:
@@ -434,11 +467,70 @@ class Recorder(Observer):
             cur = total
         self.pass_grads[parent] = cur
 
+    def _inline_rule(self, node: Node, i: int, rule: ops.Rule, g: tuple, inputs: list,
+                     raw: Any) -> Value | None:
+        """The rule written out as NumPy calls, one per line (see ``_RULE_LINES``), if it
+        has such a spelling for these values. The lines are run now on the recorded
+        arrays, and used only if they give the rule's own result bit for bit."""
+        lines = _rule_lines(node.op, i, {k: v for k, (v, _) in zip(rule.reads, inputs)})
+        if lines is None:
+            return None
+        env = {"g": g, **dict(zip(rule.reads, inputs))}  # name -> (value, array now)
+        if any(isinstance(a, str) and a not in env for line in lines for a in line[2]):
+            return None
+        arrays: list = []
+        instrs: list[Instr] = []
+        for k, (fn, call, args, view) in enumerate(lines):
+            vals, now = [], []
+            for a in args:
+                if isinstance(a, str):
+                    v, x = env[a]
+                elif isinstance(a, int):
+                    v, x = instrs[a].out, arrays[a]
+                else:
+                    v = x = a.value
+                vals.append(v)
+                now.append(x)
+            try:
+                with np.errstate(all="ignore"):
+                    array = call(*now)
+            except Exception:  # noqa: BLE001 - then the rule function is called instead
+                return None
+            arrays.append(array)
+            last = k == len(lines) - 1
+            v = self._new("op", "g", array=array)
+            if view:
+                v.storage = vals[0]
+            instrs.append(Instr(v, fn, call, vals, {}, f"{node.name()}: {rule.text}",
+                                out_able=not view and isinstance(call, np.ufunc),
+                                view=view, comment=rule.text if last else ""))
+        result = arrays[-1]
+        if not (isinstance(result, np.ndarray) and isinstance(raw, np.ndarray)) or \
+                result.dtype != raw.dtype or result.shape != raw.shape or \
+                not np.array_equal(result, raw, equal_nan=raw.dtype.kind in "fc"):
+            return None
+        for ins in instrs:
+            self.emit(ins)
+        out = instrs[-1].out
+        self._learn(raw, out)
+        return out
+
     @_event
     def leaf_gradient(self, leaf: Any, g: Any) -> Any:
         gv = self._grad_value(leaf, g)
         self._leaf(leaf)
         ref = self._ref(leaf)
+        grad = leaf._grad
+        if grad is not None and not grad.requires_grad and grad._view is None:
+            # .grad exists: backward adds into it in place and counts a new version
+            target = self.value_of(grad)
+            target.root().written = True
+            name = leaf._name or "leaf"
+            self.emit(Instr(None, "np.add", np.add, [target, gv], {"out": target},
+                            f"{name}.grad += gradient (AccumulateGrad)", effect=True))
+            self.emit(Instr(None, "", None, [ref], origin="version counter of .grad + 1 "
+                            "(as eager)", effect=True, stmt="{t}._grad._vc.n += 1"))
+            return
         v = self._new("op", (leaf._name or "p") + "_grad", array=None)
         v.written = True  # .grad's memory: filled in place, read by the user later
         self.emit(Instr(v, "accumulate", _accumulate, [ref, gv],
@@ -447,19 +539,88 @@ class Recorder(Observer):
         self.pending.append((leaf, v))
 
 
+@dataclass(frozen=True)
+class _Lit:
+    """A number written into a rule's lines."""
+
+    value: Any
+
+
+def _rule_lines(op: ops.Op, i: int, reads: dict) -> list | None:
+    """The lines of NumPy calls that compute the rule of op's input i, as the rule in
+    ops.py does (the same operations in the same order): (name, function, arguments,
+    is a view). An argument is "g" or a name the rule reads, the index of an earlier
+    line, or a _Lit number. None: no such spelling (the rule function is called)."""
+    mul, sub, div, neg = np.multiply, np.subtract, np.divide, np.negative
+    key = (op.name, i)
+    T = ("np.swapaxes", np.swapaxes)
+    if key == ("mul", 0):
+        return [("np.multiply", mul, ["g", "b"], False)]
+    if key == ("mul", 1):
+        return [("np.multiply", mul, ["g", "a"], False)]
+    if key == ("sub", 1) or key == ("neg", 0):
+        return [("np.negative", neg, ["g"], False)]
+    if key == ("div", 0):
+        return [("np.divide", div, ["g", "b"], False)]
+    if key == ("div", 1):  # g * (-(a / b) / b)
+        return [("np.divide", div, ["a", "b"], False), ("np.negative", neg, [0], False),
+                ("np.divide", div, [1, "b"], False), ("np.multiply", mul, ["g", 2], False)]
+    if key in (("exp", 0),):
+        return [("np.multiply", mul, ["g", "out"], False)]
+    if key == ("log", 0):
+        return [("np.divide", div, ["g", "a"], False)]
+    if key == ("tanh", 0):  # g * (1 - out * out)
+        return [("np.multiply", mul, ["out", "out"], False),
+                ("np.subtract", sub, [_Lit(1), 0], False), ("np.multiply", mul, ["g", 1], False)]
+    if key == ("sqrt", 0):  # g * 0.5 / out
+        return [("np.multiply", mul, ["g", _Lit(0.5)], False),
+                ("np.divide", div, [0, "out"], False)]
+    if key == ("square", 0):  # g * (2 * a)
+        return [("np.multiply", mul, [_Lit(2), "a"], False), ("np.multiply", mul, ["g", 0], False)]
+    if key == ("pow", 0):  # g * (b * a ** (b - 1)) where no b is 0
+        b = reads.get("b")
+        if not isinstance(b, Value) or b.kind != "const" or (np.asarray(b.array) == 0).any():
+            return None
+        bm1 = _Lit(b.array - 1)
+        return [("np.power", np.power, ["a", bm1], False), ("np.multiply", mul, ["b", 0], False),
+                ("np.multiply", mul, ["g", 1], False)]
+    if key == ("relu", 0):  # where(out <= 0, 0.0, g)
+        return [("np.less_equal", np.less_equal, ["out", _Lit(0)], False),
+                ("np.where", np.where, [0, _Lit(0.0), "g"], False)]
+    if key == ("matmul", 0) and _ndim(reads.get("b")) >= 2:  # g @ b^T
+        return [(*T, ["b", _Lit(-1), _Lit(-2)], True), ("np.matmul", np.matmul, ["g", 0], False)]
+    if key == ("matmul", 1) and _ndim(reads.get("a")) >= 2:
+        if reads.get("b_column_major"):  # (g^T @ a)^T
+            return [(*T, ["g", _Lit(-1), _Lit(-2)], True),
+                    ("np.matmul", np.matmul, [0, "a"], False),
+                    (*T, [1, _Lit(-1), _Lit(-2)], True)]
+        return [(*T, ["a", _Lit(-1), _Lit(-2)], True), ("np.matmul", np.matmul, [0, "g"], False)]
+    return None
+
+
+def _ndim(v: Any) -> int:
+    return np.ndim(v.array) if isinstance(v, Value) and v.array is not None else 0
+
+
 _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 _KNOWN_OPS = frozenset(ops.ALL_OPS)
 
 
-def _forward_call(op: ops.Op, params: dict) -> tuple[str, Callable, bool]:
+def _forward_call(op: ops.Op, params: dict, arrays: list) -> tuple[str, Callable, bool]:
     """(name in the source, function, accepts out=) for op's forward."""
     if op in _UFUNC_OPS:
         return f"np.{op.forward.__name__}", op.forward, True
     if op is ops.RELU:
         return "np.maximum", np.maximum, True
     if op in _REDUCTIONS:
-        fn = getattr(np, _REDUCTIONS[op])
-        return f"np.{fn.__name__}", fn, True
+        ufunc = _REDUCTIONS[op]
+        return f"np.{ufunc.__name__}.reduce", ufunc.reduce, True
+    if op is ops.MATMUL and all(np.ndim(a) >= 2 for a in arrays):
+        # what the forward does for these shapes (the guard keeps them): an inner
+        # dimension of 1 is a broadcast multiply, else np.matmul
+        if arrays[0].shape[-1] == 1:
+            return "np.multiply", np.multiply, True
+        return "np.matmul", np.matmul, True
     return f"{op.name}_forward", op.forward, False
 
 
@@ -473,6 +634,7 @@ class Recording:
     recorder: Recorder
     signature: tuple
     python: tuple  # the guarded Python values (closure numbers, optimizer settings)
+    seen: Seen  # the same, by identity, for the guard
     outputs: Any  # None, a Value, or a tuple/list of Values
     out_kind: type | None
 
@@ -520,6 +682,84 @@ def _python_state(fn: Callable) -> tuple:
     return tuple(seen)
 
 
+_EMPTY = object()  # an empty closure cell / a name not in the globals
+
+
+@dataclass
+class Seen:
+    """The objects a step's code could see when it was recorded, by identity (its
+    closure cells, the globals it names, a bound method's object), and the values of
+    those that can change without being replaced (an optimizer's settings, an object's
+    attributes): what the guard compares on every call, as ``_python_state`` would."""
+
+    cells: list  # (cell, object or _EMPTY)
+    globals: dict | None
+    present: list  # (name, object) of the names found in the globals
+    absent: tuple  # the names that were not there (builtins, attributes)
+    self_obj: Any
+    mutable: list  # objects whose values are compared
+    values: tuple
+    nglobals: int = 0  # how many globals there were when absent was last checked
+
+    def check_absent(self) -> bool:
+        """None of the absent names has appeared in the globals (checked again only
+        when their number changes)."""
+        if any(n in self.globals for n in self.absent):
+            return False
+        self.nglobals = len(self.globals)
+        return True
+
+
+def _seen(fn: Callable) -> Seen:
+    cells, present, absent, g, self_obj = [], [], [], None, _EMPTY
+    if isinstance(fn, types.MethodType):
+        self_obj = fn.__self__
+        fn = fn.__func__
+    code = getattr(fn, "__code__", None)
+    objects = [] if self_obj is _EMPTY else [self_obj]
+    if code is not None:
+        for cell in fn.__closure__ or ():
+            try:
+                cells.append((cell, cell.cell_contents))
+                objects.append(cell.cell_contents)
+            except ValueError:  # an empty cell
+                cells.append((cell, _EMPTY))
+        g = fn.__globals__
+        for n in dict.fromkeys(code.co_names):
+            if n in g:
+                present.append((n, g[n]))
+                objects.append(g[n])
+            else:
+                absent.append(n)
+    mutable = [o for o in objects if isinstance(o, Optimizer) or _has_attrs(o)]
+    return Seen(cells, g, present, tuple(absent), self_obj, mutable, _values_of(mutable),
+                0 if g is None else len(g))
+
+
+def _has_attrs(obj: Any) -> bool:
+    return hasattr(obj, "__dict__") and not isinstance(obj, (types.ModuleType, type)) and \
+        not callable(obj)
+
+
+def _values_of(objects: list) -> tuple:
+    """The Python values of these objects that ``_python_state`` reads."""
+    seen = []
+    for obj in objects:
+        seen.extend(_python_values(obj))
+        if _has_attrs(obj):
+            for attr in vars(obj).values():
+                seen.extend(_python_values(attr))
+    return tuple(seen)
+
+
+def _cell_empty(cell: Any) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018 - reading it is the test
+    except ValueError:
+        return True
+    return False
+
+
 def _python_values(obj: Any) -> list:
     if isinstance(obj, (bool, int, float, complex, str)) or obj is None:
         return [obj]
@@ -552,7 +792,8 @@ def _same_recording(a: Recording, b: Recording) -> str | None:
         return x
 
     for ia, ib in zip(ra.instrs, rb.instrs):
-        if ia.fn != ib.fn or not _same(norm(ia.args, index_a), norm(ib.args, index_b)) or \
+        if ia.fn != ib.fn or ia.stmt != ib.stmt or \
+                not _same(norm(ia.args, index_a), norm(ib.args, index_b)) or \
                 ia.kwargs.keys() != ib.kwargs.keys() or \
                 not all(_same(norm(ia.kwargs[k], index_a), norm(ib.kwargs[k], index_b))
                         for k in ia.kwargs):
@@ -595,6 +836,9 @@ class Program:
         self.source = self._emit(r, optimize)
         exec(builtins.compile(self.source, f"<compiled {name}>", "exec"), self.namespace)
         self.run_fn = self.namespace["step"]
+        self.guard_source, space = _guard_source(self, rec)
+        exec(builtins.compile(self.guard_source, f"<guard of {name}>", "exec"), space)
+        self.check = space["guard"]
 
     # the optimisations
 
@@ -716,12 +960,22 @@ class Program:
         for k, array in pool.items():
             self.namespace[f"buf{k}"] = array
         for ins in self.instrs:
-            self.namespace[ins.fn.split(".")[0]] = _HELPERS.get(ins.fn, ins.call) \
-                if "." not in ins.fn else np
+            if ins.fn:
+                self.namespace[ins.fn.split(".")[0]] = _HELPERS.get(ins.fn, ins.call) \
+                    if "." not in ins.fn else np
             args = [_code(a, var, self.namespace) for a in ins.args]
             kwargs = dict(ins.kwargs)
             if ins.fn in ("accumulate", "set_grad_none", "bump", "bump_grad"):
                 args = [obj(ins.args[0]), *args[1:]]
+            if ins.stmt:
+                first = ins.args[0]
+                text = ins.stmt.format(
+                    t=obj(first) if first.kind in ("arg", "tensor") else "",
+                    v=var(first), a1=_code(ins.args[1], var, self.namespace)
+                    if len(ins.args) > 1 else "") + f"  # {ins.origin}"
+                lines.append("    " + text)
+                ins.text = text
+                continue
             parts = args + [f"{k}={_code(a, var, self.namespace)}" for k, a in kwargs.items()]
             if id(ins) in index:
                 parts.append(f"out=buf{index[id(ins)]}")
@@ -754,7 +1008,12 @@ class Program:
     # running
 
     def guard(self, args: tuple, kwargs: dict, fn: Callable) -> bool:
-        """True if what the recording assumed still holds."""
+        """True if what the recording assumed still holds (the generated ``check`` is
+        the same test, written out for this program)."""
+        return self.check(args, kwargs)
+
+    def guard_slow(self, args: tuple, kwargs: dict, fn: Callable) -> bool:
+        """The guard as a loop over what the recording assumed (``check``'s meaning)."""
         try:
             if _signature(args, kwargs) != self.signature:
                 return False
@@ -780,6 +1039,81 @@ class Program:
         return self.run_fn(*args)
 
 
+def _guard_source(program: Program, rec: Recording) -> tuple[str, dict]:
+    """The guard written out as one test per line: what the recording assumed (see
+    ``Program.guard_slow``; the closure's and globals' objects by identity)."""
+    space: dict[str, Any] = {"Tensor": Tensor, "state": state, "_signature": _signature,
+                             "get_default_dtype": get_default_dtype, "_EMPTY": _EMPTY,
+                             "NotCompilable": NotCompilable, "_values_of": _values_of,
+                             "_cell_empty": _cell_empty}
+    lines = ["def guard(args, kwargs):"]
+
+    def const(value: Any) -> str:
+        name = f"k{len(space)}"
+        space[name] = value
+        return name
+
+    def fail_if(test: str) -> None:
+        lines.append(f"    if {test}:\n        return False")
+
+    sig, enabled, dtype = program.signature
+    positional = [s for s in sig if s[0] != "kw"]
+    fail_if(f"len(args) != {len(positional)}")
+    if len(positional) == len(sig):
+        fail_if("kwargs")
+    else:  # keyword arguments: compared as the recording saw them
+        lines.append("    try:")
+        lines.append(f"        if _signature(args, kwargs) != {const(program.signature)}:")
+        lines.append("            return False")
+        lines.append("    except NotCompilable:")
+        lines.append("        return False")
+    fail_if(f"state.enabled is not {enabled!r} or get_default_dtype() != {const(dtype)}")
+    for k, entry in enumerate(positional):
+        a = f"args[{k}]"
+        if entry[0] == "tensor":
+            _, shape, dt, req = entry
+            fail_if(f"not isinstance({a}, Tensor) or {a}.array.shape != {shape!r} or "
+                    f"{a}.array.dtype != {const(dt)} or {a}.requires_grad is not {req!r}")
+        else:
+            fail_if(f"isinstance({a}, Tensor) or ('value', type({a}), {a}) != "
+                    f"{const(entry)}")
+    for v in program.outside:
+        t = const(v.obj)
+        fail_if(f"{t}.array.shape != {v.array.shape!r} or {t}.array.dtype != "
+                f"{const(v.array.dtype)} or {t}.requires_grad is not {v.requires!r}")
+    for v, (array, n) in zip(program.frozen, program.frozen_state):
+        t = const(v.obj)
+        fail_if(f"{t}.array is not {const(array)} or {t}._vc.n != {n}")
+    for p, start in zip(program.leaves, program.grad_start):
+        t = const(p)
+        fail_if(f"not {t}.requires_grad")
+        if start is None:
+            fail_if(f"{t}._grad is not None")
+        else:
+            fail_if(f"{t}._grad is None or ({t}._grad.shape, {t}._grad.dtype, "
+                    f"{t}._grad.requires_grad) != {const(start)}")
+    seen = rec.seen
+    for cell, obj in seen.cells:
+        if obj is _EMPTY:
+            fail_if(f"not _cell_empty({const(cell)})")
+        else:
+            fail_if(f"{const(cell)}.cell_contents is not {const(obj)}")
+    if seen.globals is not None:
+        g = const(seen.globals)
+        for n, obj in seen.present:
+            fail_if(f"{g}.get({n!r}, _EMPTY) is not {const(obj)}")
+        if seen.absent:  # a name found nowhere then must still be missing
+            s = const(seen)
+            fail_if(f"len({g}) != {s}.nglobals and not {s}.check_absent()")
+    for t, grad in rec.recorder.plain_bumps:  # still no views: += 1 is all eager does
+        x = f"{const(t)}._grad" if grad else const(t)
+        fail_if(f"{x}._vc.views is not None or {x}._view is not None")
+    if seen.mutable:
+        fail_if(f"_values_of({const(seen.mutable)}) != {const(seen.values)}")
+    lines.append("    return True")
+    return "\n".join(lines) + "\n", space
+
+
 def _now(a: Any) -> Any:
     if isinstance(a, Value):
         return a.array if a.kind == "const" else a.obj.array
@@ -802,6 +1136,11 @@ def _identity_of(ins: Instr) -> Value | None:
                 c.array == unit and isinstance(x, Value) and x.array is not None and \
                 x.array.shape == out.array.shape and x.array.dtype == out.array.dtype:
             return x
+    if fn == "np.power" and len(args) == 2 and isinstance(args[0], Value) and \
+            not isinstance(args[1], Value) and np.ndim(args[1]) == 0 and args[1] == 1 and \
+            args[0].array is not None and args[0].array.shape == out.array.shape and \
+            args[0].array.dtype == out.array.dtype:
+        return args[0]  # x ** 1 is x, exactly
     if fn == "reshape_forward" and isinstance(args[0], Value) and args[0].array is not None \
             and args[0].array.shape == out.array.shape:
         return args[0]
@@ -918,8 +1257,8 @@ class CompiledStep:
                 return self.fn(*args, **kwargs)  # anomaly mode, hooks: eager, as asked
         program = self.program
         if program is not None:
-            if program.guard(args, kwargs, self.fn):
-                return program.run(args)
+            if program.check(args, kwargs):
+                return program.run_fn(*args)
             self.program = None  # something changed: record again
         if not self._warm:
             self._warm = True
@@ -934,6 +1273,7 @@ class CompiledStep:
             return self.fn(*args, **kwargs)
         recorder = Recorder(args)
         python = _python_state(self.fn)
+        seen = _seen(self.fn)
         self.recordings += 1
         with observing(recorder):
             try:
@@ -956,7 +1296,7 @@ class CompiledStep:
         if recorder.failure is not None:
             self._give_up(recorder.failure)
             return result
-        rec = Recording(recorder, signature, python, outputs,
+        rec = Recording(recorder, signature, python, seen, outputs,
                         None if result is None else type(result))
         if self._first is None:
             self._first = rec
