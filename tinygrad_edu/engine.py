@@ -167,28 +167,30 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
-_SAVES: dict = {}  # (op, bitmask of inputs that need grad) -> names of values to keep
+_SAVES: dict = {}  # (op, bitmask of inputs that need grad) -> what to save
 
 
-def _saves(op: Op, needs: int) -> tuple[str, ...]:
-    """The inputs ("a", "b") and/or "out" that the rules of the needed inputs read."""
-    try:
-        return _SAVES[op, needs]
-    except KeyError:
-        reads = set()
-        for i in range(needs.bit_length()):
-            if needs >> i & 1:
-                reads.update(op.rule(i).reads)
-        _SAVES[op, needs] = names = tuple(sorted(reads & {"a", "b", "out"}))
-        return names
+def _saves(op: Op, needs: int) -> tuple[tuple[str, int], ...]:
+    """(name, input index, or -1 for "out") of each value ("a", "b", "out") that the
+    rules of the needed inputs (bit i of ``needs``: input i) read."""
+    reads = set()
+    for i in range(needs.bit_length()):
+        if needs >> i & 1:
+            reads.update(op.rule(i).reads)
+    names = sorted(reads & {"a", "b", "out"})
+    _SAVES[op, needs] = plan = tuple((name, "ab".find(name)) for name in names)
+    return plan
 
 
 def record(op: Op, inputs: Sequence, out: np.ndarray, out_version: Version,
            params: dict) -> Node:
     """Build the Node for ``out = op(*inputs)``, saving only what needed rules read."""
-    parents = []
+    parents, shapes, dtypes = [], [], []
     needs = 0  # bit i: input i needs a gradient
     for i, t in enumerate(inputs):
+        array = t.array
+        shapes.append(array.shape)
+        dtypes.append(array.dtype)
         if t.requires_grad:
             # its own node, or the leaf itself; a view made under no_grad "requires
             # grad" but leads nowhere (PyTorch's rule): None
@@ -199,18 +201,20 @@ def record(op: Op, inputs: Sequence, out: np.ndarray, out_version: Version,
             needs |= 1 << i
         else:
             parents.append(None)
+    plan = _SAVES.get((op, needs))
+    if plan is None:
+        plan = _saves(op, needs)
     saved, versions = {}, []
-    for name in _saves(op, needs):
-        if name == "out":
+    for name, k in plan:
+        if k < 0:
             array, counter = out, out_version
         else:
-            t = inputs[0 if name == "a" else 1]
-            array, counter = t.array, t._vc
+            array, counter = inputs[k].array, inputs[k]._vc
         saved[name] = array
         if counter is not FROZEN:
             versions.append((name, counter, counter.n))
-    return Node(op, tuple(parents), params, tuple([t.array.shape for t in inputs]),
-                tuple([t.array.dtype for t in inputs]), saved, tuple(versions))
+    return Node(op, tuple(parents), params, tuple(shapes), tuple(dtypes), saved,
+                tuple(versions))
 
 
 def toposort(roots: Sequence[Node]) -> list[Node]:
@@ -336,22 +340,28 @@ def reverse_pass(roots: Sequence[tuple[Any, Any]], sink: Any, retain_graph: bool
             for _name, counter, n in node.versions:
                 if counter.n != n:
                     check_usable(node)  # raises: changed in place since it was saved
-            rules, variadic = node.op.rules, node.op.variadic
+            rules, variadic, saved = node.op.rules, node.op.variadic, node.saved
             for i, parent in enumerate(node.parents):
                 if parent is None or (keep is not None and parent not in keep):
                     continue
                 rule = rules[0] if variadic else rules[i]
-                reads = rule.reads  # (a rule that reads nothing is called directly)
-                raw = rule.fn(g, *rule_inputs(node, rule, i, wrap)) if reads else rule.fn(g)
-                gi = raw if raw.shape == node.shapes[i] else sum_to(raw, node.shapes[i])
-                if gi.dtype != node.dtypes[i]:
-                    gi = gi.astype(node.dtypes[i])
+                reads = rule.reads
+                if not reads:
+                    raw = rule.fn(g)
+                elif wrap is None and rule.plain:  # the common case: saved arrays as they are
+                    raw = rule.fn(g, *[saved[name] for name in reads])
+                else:
+                    raw = rule.fn(g, *rule_inputs(node, rule, i, wrap))
+                shape, dtype = node.shapes[i], node.dtypes[i]
+                gi = raw if raw.shape == shape else sum_to(raw, shape)
+                if gi.dtype is not dtype and gi.dtype != dtype:
+                    gi = gi.astype(dtype)
                 if observers:
                     for o in observers:
                         o.contribution(node, i, rule, g, raw, gi)
                 grads[parent] = grads[parent] + gi if parent in grads else gi
             if not retain_graph:
-                node.release()
+                node.saved, node.versions = None, ()  # release the saved values
         # what is left are the leaves: each gets the sum of its contributions, once
         for leaf, g in grads.items():
             if observers:
