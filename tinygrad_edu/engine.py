@@ -182,6 +182,22 @@ def _saves(op: Op, needs: int) -> tuple[tuple[str, int], ...]:
     return plan
 
 
+_SHARED: dict = {}  # (input shapes, input dtypes) -> that same pair, one object for all
+
+
+def _shared(meta: tuple) -> tuple:
+    """One object for equal (shapes, dtypes) pairs, shared by the nodes that have them:
+    NumPy makes a new shape tuple on every ``.shape``, and each object a node keeps is
+    one more for the cyclic garbage collector to track and scan (a third of the forward
+    time of a long chain of small ops went there)."""
+    shared = _SHARED.get(meta)
+    if shared is None:
+        if len(_SHARED) >= 4096:
+            _SHARED.clear()
+        shared = _SHARED[meta] = meta
+    return shared
+
+
 def record(op: Op, inputs: Sequence, out: np.ndarray, out_version: Version,
            params: dict) -> Node:
     """Build the Node for ``out = op(*inputs)``, saving only what needed rules read."""
@@ -213,8 +229,8 @@ def record(op: Op, inputs: Sequence, out: np.ndarray, out_version: Version,
         saved[name] = array
         if counter is not FROZEN:
             versions.append((name, counter, counter.n))
-    return Node(op, tuple(parents), params, tuple(shapes), tuple(dtypes), saved,
-                tuple(versions))
+    shapes, dtypes = _shared((tuple(shapes), tuple(dtypes)))
+    return Node(op, tuple(parents), params, shapes, dtypes, saved, tuple(versions))
 
 
 def toposort(roots: Sequence[Node]) -> list[Node]:
