@@ -104,17 +104,16 @@ class Node:
     itself if it is a leaf that requires grad, or None if it needs no gradient.
     """
 
-    __slots__ = ("op", "parents", "params", "shapes", "dtypes", "saved", "versions",
-                 "__weakref__")
+    __slots__ = ("op", "parents", "shapes", "dtypes", "saved", "versions", "__weakref__")
 
-    def __init__(self, op: Op, parents: tuple, params: dict, shapes: tuple, dtypes: tuple,
-                 saved: dict, versions: tuple) -> None:
+    def __init__(self, op: Op, parents: tuple, shapes: tuple, dtypes: tuple, saved: dict,
+                 versions: tuple) -> None:
         self.op = op
         self.parents = parents
-        self.params = params
         self.shapes = shapes  # input shapes: where sum_to reduces each gradient to
         self.dtypes = dtypes  # input dtypes: each gradient is cast back to its input's
-        self.saved = saved  # name -> ndarray, exactly what the needed rules read
+        self.saved = saved  # exactly what the needed rules read: the op's params, and
+        # the arrays a, b, out among them
         self.versions = versions  # (name, Version, n at save time) per saved array
 
     @property
@@ -220,7 +219,7 @@ def record(op: Op, inputs: Sequence, out: np.ndarray, out_version: Version,
     plan = _SAVES.get((op, needs))
     if plan is None:
         plan = _saves(op, needs)
-    saved, versions = {}, []
+    saved, versions = dict(params), []
     for name, k in plan:
         if k < 0:
             array, counter = out, out_version
@@ -230,7 +229,7 @@ def record(op: Op, inputs: Sequence, out: np.ndarray, out_version: Version,
         if counter is not FROZEN:
             versions.append((name, counter, counter.n))
     shapes, dtypes = _shared((tuple(shapes), tuple(dtypes)))
-    return Node(op, tuple(parents), params, shapes, dtypes, saved, tuple(versions))
+    return Node(op, tuple(parents), shapes, dtypes, saved, tuple(versions))
 
 
 def toposort(roots: Sequence[Node]) -> list[Node]:
@@ -266,12 +265,19 @@ def broadcast_axes(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> tuple
         lead + k for k, n in enumerate(shape) if n == 1 and grad_shape[lead + k] != 1)
 
 
+_AXES: dict = {}  # (gradient's shape, input's shape) -> broadcast_axes of them
+
+
 def sum_to(g, shape: tuple[int, ...]):
     """Undo broadcasting: sum g (an array or a Tensor) over the axes that
     broadcasting added or stretched."""
     if g.shape == shape:
         return g
-    axes = broadcast_axes(g.shape, shape)
+    axes = _AXES.get((g.shape, shape))
+    if axes is None:
+        if len(_AXES) >= 4096:
+            _AXES.clear()
+        axes = _AXES[g.shape, shape] = broadcast_axes(g.shape, shape)
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     return g.reshape(shape) if g.shape != shape else g
@@ -300,24 +306,20 @@ def rule_inputs(node: Node, rule: Rule, i: int, wrap: Callable | None) -> list:
     or, to record the backward pass, Tensors connected to the graph."""
     values = []
     for name in rule.reads:
-        if name in node.saved:
-            array = node.saved[name]
-            if wrap is None:
-                values.append(array)
-            elif name == "out":
-                values.append(wrap(array, node))
-            else:
-                parent = node.parents["ab".index(name)]
-                leaf = parent is not None and type(parent) is not Node
-                values.append(parent if leaf else wrap(array, parent))  # a leaf: itself
-        elif name == "i":
+        if name == "i":
             values.append(i)
         elif name == "in_shape":
             values.append(node.shapes[i])
         elif name == "in_shapes":
             values.append(node.shapes)
+        elif wrap is None or name not in ("a", "b", "out"):
+            values.append(node.saved[name])
+        elif name == "out":
+            values.append(wrap(node.saved[name], node))
         else:
-            values.append(node.params[name])
+            parent = node.parents["ab".index(name)]
+            leaf = parent is not None and type(parent) is not Node
+            values.append(parent if leaf else wrap(node.saved[name], parent))  # a leaf: itself
     return values
 
 
@@ -364,7 +366,7 @@ def reverse_pass(roots: Sequence[tuple[Any, Any]], sink: Any, retain_graph: bool
                 reads = rule.reads
                 if not reads:
                     raw = rule.fn(g)
-                elif wrap is None and rule.plain:  # the common case: saved arrays as they are
+                elif wrap is None and rule.plain:  # the common case: saved values as they are
                     raw = rule.fn(g, *[saved[name] for name in reads])
                 else:
                     raw = rule.fn(g, *rule_inputs(node, rule, i, wrap))

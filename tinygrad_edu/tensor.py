@@ -20,7 +20,6 @@ import numpy as np
 from . import names, ops
 from .convert import FLOAT_DTYPES, get_default_dtype, to_array
 from .engine import FROZEN, Node, Version, record, reverse_pass, state
-from .grad_mode import GradMode
 from .ops import Op
 
 # --- turning user data into arrays -----------------------------------------------------
@@ -91,7 +90,9 @@ def apply(op: Op, *inputs: Tensor, **params: Any) -> Tensor:
     """Run ``op`` forward on the inputs' arrays; record a Node if a gradient is needed."""
     forward_params = params
     if op.rule_params:  # params only the rules read are not for the forward
-        forward_params = {k: v for k, v in params.items() if k not in op.rule_params}
+        forward_params = params.copy()
+        for name in op.rule_params:
+            del forward_params[name]
     try:
         out = op.forward(*[t.array for t in inputs], **forward_params)
     except ValueError as exc:
@@ -154,7 +155,8 @@ def _seed(out: Tensor, gradient: Any, where: str) -> Tensor:
                 "gradient to start from is ambiguous. Reduce it to a scalar first "
                 "(e.g. loss.sum() or loss.mean()), or pass gradient= (a tensor of "
                 f"shape {out.shape}) giving dL/d(output).")
-        return Tensor._wrap(np.ones(out.shape, out.dtype), None)
+        # a one from a 0-d array: np.ones' Python wrapper takes four times as long
+        return Tensor._wrap(np.array(1, out.dtype).reshape(out.shape), None)
     seed = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=out.dtype)
     if seed.shape != out.shape:
         raise ValueError(f"{where}: the gradient has shape {seed.shape} but the output "
@@ -182,10 +184,11 @@ def run_backward(outputs: Sequence[Tensor], gradients: Sequence[Any],
     collecting = gc.isenabled()
     gc.disable()  # the graph has no reference cycles: nothing for the collector to find,
     # and its repeated scans of millions of live nodes would cost more than the pass
-    try:
-        with GradMode(create_graph):  # the rules' own ops are recorded only then
-            reverse_pass(roots, sink, retain_graph, Tensor._wrap if create_graph else None)
+    recording, state.enabled = state.enabled, create_graph  # the rules' own ops are
+    try:  # recorded only under create_graph
+        reverse_pass(roots, sink, retain_graph, Tensor._wrap if create_graph else None)
     finally:
+        state.enabled = recording
         if collecting:
             gc.enable()
 
