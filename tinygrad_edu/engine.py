@@ -1,26 +1,13 @@
 """The engine: graph nodes and the reverse pass. It knows no calculus and no Tensor.
 
-Every derivative comes from a ``Rule`` in ``ops.py``. The engine's jobs:
-
-1. ``record``: when an op runs on inputs that require grad, keep a ``Node``: the op,
-   where each input's gradient must go (``parents``), and exactly the values the op's
-   rules read, each stamped with its memory's version.
-2. ``reverse_pass``: visit the nodes from the outputs back to the leaves in
-   topological order (iterative, so a million-deep chain is fine), call each needed
-   rule, undo broadcasting once (``sum_to``), add up gradients that meet (reuse,
-   diamonds), and hand each leaf's gradient to a *sink*.
-
-Three pieces around that loop are passed in, so that the loop stays the chain rule:
-
-* **where gradients go**: a sink. ``Tensor.backward`` accumulates into ``.grad``;
-  ``autograd.grad`` collects the wanted gradients and prunes what leads elsewhere.
-* **what the rules receive**: plain NumPy arrays (fast), or, with ``create_graph``,
-  Tensors made by the caller's ``wrap``, so that the backward pass is recorded too.
-* **who watches**: observers (anomaly detection, the narrated trace, hooks ...) listed
-  in ``state.observers``; each is called at fixed points and may replace a gradient.
-
-Nodes point only to older nodes and to leaf tensors, never to the tensor they
-produced, so dropping the last reference to an output frees its graph at once.
+``record`` keeps a ``Node`` per op that needs a gradient: where each input's gradient
+goes and exactly what the op's rules (``ops.py``) read, stamped with its version.
+``reverse_pass`` visits the nodes from the outputs back in topological order, calls
+each needed rule, undoes broadcasting once (``sum_to``), sums gradients that meet and
+hands each leaf's to a *sink* (where gradients go: ``.grad``, or ``grad()``'s results).
+Rules receive plain arrays, or Tensors under ``create_graph`` (``wrap``); observers
+(anomaly, the narrated trace, hooks) watch from ``state.observers``.
+docs/how-the-engine-works.md walks through it.
 """
 
 from __future__ import annotations
@@ -48,8 +35,8 @@ state = _State()
 
 
 class Observer:
-    """Watches the forward and reverse passes; each method's default does nothing.
-    Put one in ``state.observers`` (see ``observing``) for as long as it should watch."""
+    """Watches the forward and reverse passes (``with observing(obs):``); each method's
+    default does nothing."""
 
     def forward(self, op: Op, inputs: Sequence, out: np.ndarray, node: Node | None) -> None:
         """An op ran (node is None if nothing was recorded)."""
@@ -62,8 +49,8 @@ class Observer:
         """node's rule for input i turned g into raw, delivered (summed) as gi."""
 
     def leaf_gradient(self, leaf: Any, g: Any) -> Any:
-        """A leaf's gradient from this pass (all its contributions summed) is about to be
-        delivered; return it (or a replacement)."""
+        """A leaf's gradient (its contributions summed) is about to be delivered; return
+        it (or a replacement)."""
         return g
 
 
@@ -112,8 +99,7 @@ class Node:
         self.parents = parents
         self.shapes = shapes  # input shapes: where sum_to reduces each gradient to
         self.dtypes = dtypes  # input dtypes: each gradient is cast back to its input's
-        self.saved = saved  # exactly what the needed rules read: the op's params, and
-        # the arrays a, b, out among them
+        self.saved = saved  # what the needed rules read: params, and arrays a, b, out
         self.versions = versions  # (name, Version, n at save time) per saved array
 
     @property
@@ -123,8 +109,7 @@ class Node:
 
     def name(self) -> str:
         """'MulBackward' for the op mul (PyTorch's grad_fn.name())."""
-        return "".join(part[:1].upper() + part[1:] for part in self.op.name.split("_")) + \
-            "Backward"
+        return "".join(part[:1].upper() + part[1:] for part in self.op.name.split("_")) + "Backward"
 
     @property
     def next_functions(self) -> tuple:
@@ -144,11 +129,6 @@ class Node:
                 self.saved[name] = array.copy()
                 self.versions = self.versions[:k] + ((name, Version(), 0),) + \
                     self.versions[k + 1:]
-
-    def release(self) -> None:
-        """Drop the saved values (after a backward without retain_graph)."""
-        self.saved = None
-        self.versions = ()
 
 
 class AccumulateGrad:

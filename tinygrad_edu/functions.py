@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import ops
-from .convert import check_dtype, to_array
+from .convert import check_dtype, get_default_dtype, to_array
 from .devices import CPU, is_device
 from .devices import check as check_device
 from .engine import Version
@@ -65,6 +65,44 @@ class TensorMethods:
 
     def tolist(self) -> Any:
         return self.array.tolist()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.array
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return self.array if dtype is None else self.array.astype(dtype)
+
+    def item(self) -> float:
+        if self.array.size != 1:
+            raise ValueError(f"item(): only a tensor with one element can be converted to "
+                             f"a Python number; this one has shape {self.shape}")
+        return self.array.item()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __bool__(self) -> bool:
+        if self.array.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is "
+                             "ambiguous; use .any() / .all() on .numpy(), or compare .item()")
+        return bool(self.array.item())
+
+    def __format__(self, spec: str) -> str:
+        return format(self.item(), spec) if self.array.size == 1 and spec else str(self)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.array, precision=4, separator=", ", prefix="tensor(")
+        extras = []
+        if self.dtype not in (get_default_dtype(), np.dtype(np.int64), np.dtype(np.bool_)):
+            extras.append(f"dtype={self.dtype}")  # as PyTorch: not for the defaults
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     def clone(self) -> Tensor:
         """A copy with its own memory; gradients flow back through it."""
@@ -171,6 +209,29 @@ class TensorMethods:
     def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
                  equal_nan: bool = False) -> bool:
         return bool(self.isclose(other, rtol, atol, equal_nan).array.all())
+
+    # --- arithmetic by name (the operators are in tensor.py) ----------------------------
+
+    def neg(self) -> Tensor:
+        return -self
+
+    negative = neg
+
+    def pow(self, exponent: Any) -> Tensor:
+        return self ** exponent
+
+    def add(self, other: Any, *, alpha: float = 1) -> Tensor:
+        """self + alpha * other (PyTorch's add)."""
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other: Any, *, alpha: float = 1) -> Tensor:
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other: Any) -> Tensor:
+        return self * other
+
+    def div(self, other: Any) -> Tensor:
+        return self / other
 
     # --- elementwise functions ---------------------------------------------------------
 
