@@ -7,31 +7,20 @@ How to read an entry::
              Rule("d(a*b)/db = a", lambda g, a: g * a))
 
 * ``forward(*arrays, **params)`` computes the op on plain NumPy arrays.
-* There is one ``Rule`` per input, in input order (inputs are named ``a``, ``b``).
-  A rule is a vector-Jacobian product: given ``g = dL/d(out)`` it returns the
-  contribution ``dL/d(input)``. It may return a gradient shaped like ``out``: the
-  engine sums broadcast axes away (``sum_to``), once, for every op, so no rule here
-  deals with broadcasting.
+* One ``Rule`` per input (inputs are named ``a``, ``b``): given ``g = dL/d(out)`` it
+  returns ``dL/d(input)`` as ``g * (local derivative)``, possibly shaped like ``out``:
+  the engine undoes broadcasting (``sum_to``) and casts back to the input's dtype.
 * A rule's parameter names say what it reads: ``g``; the inputs ``a``, ``b``; the
-  result ``out``; ``i`` (which input, for ops with many inputs); ``in_shape`` (the
-  shape of the input the rule is for) and ``in_shapes`` (all inputs' shapes), which
-  the engine's Node holds; and the op's keyword params (``axis``, ``key`` ...). The
-  engine keeps exactly those values for backward and checks that none was changed in
-  place before it is used. Every gradient is cast back to its input's dtype by the
-  engine, too.
-* Rules read ``g * (local derivative)``: the derivative is built first, so at most
-  two full-size temporaries are alive at once.
-* One rule, two kinds of values. A plain ``backward()`` calls the rules on NumPy
-  arrays (fast: nothing is recorded). With ``create_graph=True`` it calls the same
-  rules on Tensors, so the backward pass is recorded too and can be differentiated
-  again. Rules therefore use only what both understand: the operators
-  (``+ - * / ** @``, indexing), ``.reshape``, ``.sum``, ``.astype``, ``.shape``,
-  ``.dtype``, and the few helpers below (``log``, ``where``, ``expand`` ...). Masks
-  are constants made from ``value(x)``, the plain array, and have no derivative.
+  result ``out``; the op's params (``axis``, ``key`` ...); ``i`` (which input, for ops
+  with many), ``in_shape`` / ``in_shapes`` (its input's / all inputs' shapes). The
+  engine saves exactly those values and checks they were not changed in place.
+* The same rule runs on NumPy arrays (a plain ``backward()``) and on Tensors (under
+  ``create_graph=True``, recorded), so rules use only what both understand: the
+  operators, ``.reshape``, ``.sum``, ``.astype``, ``.shape``, ``.dtype`` and the
+  helpers below. Masks are constants made from ``value(x)`` and have no derivative.
 
-Composite ops (``a - b`` is primitive for speed, but ``sigmoid``, ``softmax``,
-``mean``, ``logsumexp``, 1-D ``matmul`` ...) are built from these in ``tensor.py``
-and need no rule. This file knows nothing about graphs: that is ``autograd.py``.
+Composite ops (``sigmoid``, ``softmax``, ``mean``, 1-D ``matmul`` ...) are built from
+these in ``functions.py`` and need no rule. docs/derivatives.md goes through the table.
 """
 
 from __future__ import annotations
@@ -62,12 +51,9 @@ class Rule:
 
 
 class Op:
-    """A primitive: a name, a NumPy forward, and one Rule per input.
-
-    ``variadic``: any number of inputs, all sharing rules[0]. ``view``: the result may
-    share memory with input a. ``rule_params``: params that only the rules read (the
-    engine does not pass them to the forward).
-    """
+    """A primitive: a name, a NumPy forward, and one Rule per input. ``variadic``: any
+    number of inputs, all sharing rules[0]. ``view``: the result may share memory with
+    input a. ``rule_params``: params only the rules read (not passed to the forward)."""
 
     def __init__(self, name: str, forward: Callable[..., np.ndarray], *rules: Rule,
                  variadic: bool = False, view: bool = False,
