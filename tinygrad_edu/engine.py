@@ -224,17 +224,17 @@ def toposort(roots: Sequence[Node]) -> list[Node]:
         if root in visited:
             continue
         visited.add(root)
-        stack = [(root, iter(root.parents))]
-        while stack:
-            node, pending = stack[-1]
-            for parent in pending:
+        nodes, pending = [root], [iter(root.parents)]  # the path, and what is left of
+        while nodes:  # each node's parents to visit
+            for parent in pending[-1]:
                 if type(parent) is Node and parent not in visited:
                     visited.add(parent)
-                    stack.append((parent, iter(parent.parents)))
+                    nodes.append(parent)
+                    pending.append(iter(parent.parents))
                     break
             else:
-                stack.pop()
-                order.append(node)
+                pending.pop()
+                order.append(nodes.pop())
     return order
 
 
