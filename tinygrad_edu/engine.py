@@ -343,13 +343,15 @@ def reverse_pass(roots: Sequence[tuple[Any, Any]], sink: Any, retain_graph: bool
                 if parent is None or (keep is not None and parent not in keep):
                     continue
                 rule = rules[0] if variadic else rules[i]
-                reads = rule.reads
+                reads = rule.reads  # (the common cases first: none, or one saved array)
                 if not reads:
                     raw = rule.fn(g)
-                elif wrap is None and rule.plain:  # the common case: saved values as they are
-                    raw = rule.fn(g, *[saved[name] for name in reads])
-                else:
+                elif wrap is not None or not rule.plain:
                     raw = rule.fn(g, *rule_inputs(node, rule, i, wrap))
+                elif len(reads) == 1:
+                    raw = rule.fn(g, saved[reads[0]])
+                else:
+                    raw = rule.fn(g, *[saved[name] for name in reads])
                 shape, dtype = node.shapes[i], node.dtypes[i]
                 gi = raw if raw.shape == shape else sum_to(raw, shape)
                 if gi.dtype is not dtype and gi.dtype != dtype:

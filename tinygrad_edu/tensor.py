@@ -54,7 +54,7 @@ def _operands(a: Tensor, other: Any) -> tuple[Tensor, Any]:
     """(a, other as a Tensor) for a binary operator, or (a, NotImplemented). An integer
     or boolean tensor meeting a floating one is cast to its dtype first, as PyTorch
     does (NumPy would make int64 with float32 a float64)."""
-    b = _operand(other, a)
+    b = other if isinstance(other, Tensor) else _operand(other, a)
     if b is NotImplemented or b.array.dtype is a.array.dtype:
         return a, b
     ka, kb = a.array.dtype.kind, b.array.dtype.kind
