@@ -199,12 +199,13 @@ def record(op: Op, inputs: Sequence, out: np.ndarray, out_version: Version,
     plan = _SAVES.get((op, needs))
     if plan is None:
         plan = _saves(op, needs)
-    saved, versions = dict(params), []
+    saved, versions = {**params}, []
     for name, k in plan:
         if k < 0:
             array, counter = out, out_version
         else:
-            array, counter = inputs[k].array, inputs[k]._vc
+            t = inputs[k]
+            array, counter = t.array, t._vc
         saved[name] = array
         if counter is not FROZEN:
             versions.append((name, counter, counter.n))

@@ -598,8 +598,7 @@ class TensorMethods:
             except ValueError:
                 raise ValueError(f"matmul: batch dimensions of shapes {a.shape} and "
                                  f"{b.shape} do not broadcast") from None
-        strides = b.array.strides
-        return apply(ops.MATMUL, a, b, b_column_major=strides[-1] > strides[-2])
+        return _matmul(a, b)
 
     def mm(self, other: Any) -> Tensor:
         """Product of two 2-D matrices (PyTorch's mm; no broadcasting)."""
@@ -611,7 +610,9 @@ class TensorMethods:
             raise ValueError(f"mm: both operands must be 2-D matrices, got shapes "
                              f"{self.shape} and {other_t.shape}; use matmul (@) for other "
                              "shapes")
-        return self.matmul(other_t)
+        if self.shape[1] != other_t.shape[0]:
+            return self.matmul(other_t)  # raises matmul's error
+        return _matmul(self, other_t)
 
     def dot(self, other: Any) -> Tensor:
         """The dot product of two 1-D tensors of the same length (PyTorch's dot)."""
@@ -1044,6 +1045,12 @@ class TensorMethods:
     def swapdims(self, dim0: int, dim1: int) -> Tensor:
         return self.transpose(dim0, dim1)
 
+
+
+def _matmul(a: Tensor, b: Tensor) -> Tensor:
+    """The primitive matmul of two checked operands of at least 2-D."""
+    strides = b.array.strides
+    return apply(ops.MATMUL, a, b, b_column_major=strides[-1] > strides[-2])
 
 
 def _own(t: Tensor) -> Tensor:
