@@ -164,19 +164,6 @@ def _saves(op: Op, needs: int) -> tuple[tuple[str, int], ...]:
 _SHARED: dict = {}  # (input shapes, input dtypes) -> that same pair, one object for all
 
 
-def _shared(meta: tuple) -> tuple:
-    """One object for equal (shapes, dtypes) pairs, shared by the nodes that have them:
-    NumPy makes a new shape tuple on every ``.shape``, and each object a node keeps is
-    one more for the cyclic garbage collector to track and scan (a third of the forward
-    time of a long chain of small ops went there)."""
-    shared = _SHARED.get(meta)
-    if shared is None:
-        if len(_SHARED) >= 4096:
-            _SHARED.clear()
-        shared = _SHARED[meta] = meta
-    return shared
-
-
 def record(op: Op, inputs: Sequence, out: np.ndarray, out_version: Version,
            params: dict) -> Node:
     """Build the Node for ``out = op(*inputs)``, saving only what needed rules read."""
@@ -209,8 +196,15 @@ def record(op: Op, inputs: Sequence, out: np.ndarray, out_version: Version,
         saved[name] = array
         if counter is not FROZEN:
             versions.append((name, counter, counter.n))
-    shapes, dtypes = _shared((tuple(shapes), tuple(dtypes)))
-    return Node(op, tuple(parents), shapes, dtypes, saved, tuple(versions))
+    # equal (shapes, dtypes) pairs are one object: each object a node keeps is one more
+    # for the cyclic garbage collector to track (NumPy makes a new tuple per .shape)
+    meta = (tuple(shapes), tuple(dtypes))
+    shared = _SHARED.get(meta)
+    if shared is None:
+        if len(_SHARED) >= 4096:
+            _SHARED.clear()
+        shared = _SHARED[meta] = meta
+    return Node(op, tuple(parents), shared[0], shared[1], saved, tuple(versions))
 
 
 def toposort(roots: Sequence[Node]) -> list[Node]:

@@ -94,8 +94,13 @@ def apply(op: Op, *inputs: Tensor, **params: Any) -> Tensor:
         forward_params = params.copy()
         for name in op.rule_params:
             del forward_params[name]
-    try:
-        out = op.forward(*[t.array for t in inputs], **forward_params)
+    try:  # one or two inputs spelled out: a list to unpack costs as much as a multiply
+        if len(inputs) == 1:
+            out = op.forward(inputs[0].array, **forward_params)
+        elif len(inputs) == 2:
+            out = op.forward(inputs[0].array, inputs[1].array, **forward_params)
+        else:
+            out = op.forward(*[t.array for t in inputs], **forward_params)
     except ValueError as exc:
         raise ValueError(f"{op.name}: {exc} (input shapes {_shapes(inputs)})") from None
     except IndexError as exc:
