@@ -193,6 +193,9 @@ def _pow_grad_a(g, a, b):
     # d(a^b)/da = b*a^(b-1), and 0 where b == 0 (a^0 = 1 is constant, as PyTorch,
     # whatever a and g are). There a^(b-1) is computed as a^1, so no 0^-1 = inf enters
     # the graph and the higher derivatives stay finite (d^3/dx^3 x^2 = 0 at x = 0).
+    c = b.item() if _is_array(b) and b.ndim == 0 else 0
+    if c != 0:  # one exponent (x ** 2): the same numbers, with Python's arithmetic on
+        return g * (c * a ** (c - 1))  # it (NumPy's on a 0-d array costs 0.6 us an op)
     zero = value(b) == 0
     if _none(zero):
         return g * (b * a ** (b - 1))
