@@ -91,15 +91,17 @@ class Node:
     itself if it is a leaf that requires grad, or None if it needs no gradient.
     """
 
-    __slots__ = ("op", "parents", "shapes", "dtypes", "saved", "versions", "__weakref__")
+    __slots__ = ("op", "parents", "shapes", "dtypes", "params", "saved", "versions",
+                 "__weakref__")
 
-    def __init__(self, op: Op, parents: tuple, shapes: tuple, dtypes: tuple, saved: dict,
-                 versions: tuple) -> None:
+    def __init__(self, op: Op, parents: tuple, shapes: tuple, dtypes: tuple,
+                 params: dict | None, saved: tuple, versions: tuple) -> None:
         self.op = op
         self.parents = parents
         self.shapes = shapes  # input shapes: where sum_to reduces each gradient to
         self.dtypes = dtypes  # input dtypes: each gradient is cast back to its input's
-        self.saved = saved  # what the needed rules read: params, and arrays a, b, out
+        self.params = params  # the op's params (axis, key ...), None if it has none
+        self.saved = saved  # (a, b, out): the arrays the needed rules read, else None
         self.versions = versions  # (name, Version, n at save time) per saved array
 
     @property
@@ -125,8 +127,10 @@ class Node:
         """Replace saved references to ``array`` by a private copy: a recorded in-place
         op is about to overwrite it, and this node's rules need the old value."""
         for k, (name, _counter, _n) in enumerate(self.versions):
-            if self.saved[name] is array:
-                self.saved[name] = array.copy()
+            if self.saved[SLOT[name]] is array:
+                saved = list(self.saved)
+                saved[SLOT[name]] = array.copy()
+                self.saved = tuple(saved)
                 self.versions = self.versions[:k] + ((name, Version(), 0),) + \
                     self.versions[k + 1:]
 
@@ -146,18 +150,18 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
+SLOT = {"a": 0, "b": 1, "out": 2}  # where each array a rule may read sits in Node.saved
 _SAVES: dict = {}  # (op, bitmask of inputs that need grad) -> what to save
 
 
 def _saves(op: Op, needs: int) -> tuple[tuple[str, int], ...]:
-    """(name, input index, or -1 for "out") of each value ("a", "b", "out") that the
-    rules of the needed inputs (bit i of ``needs``: input i) read."""
+    """(name, slot) of each array ("a", "b", "out") that the rules of the needed inputs
+    (bit i of ``needs``: input i) read; the slot of a and b is also their input index."""
     reads = set()
     for i in range(needs.bit_length()):
         if needs >> i & 1:
             reads.update(op.rule(i).reads)
-    names = sorted(reads & {"a", "b", "out"})
-    _SAVES[op, needs] = plan = tuple((name, "ab".find(name)) for name in names)
+    _SAVES[op, needs] = plan = tuple((name, SLOT[name]) for name in sorted(reads & SLOT.keys()))
     return plan
 
 
@@ -186,16 +190,20 @@ def record(op: Op, inputs: Sequence, out: np.ndarray, out_version: Version,
     plan = _SAVES.get((op, needs))
     if plan is None:
         plan = _saves(op, needs)
-    saved, versions = {**params}, []
-    for name, k in plan:
-        if k < 0:
-            array, counter = out, out_version
-        else:
-            t = inputs[k]
-            array, counter = t.array, t._vc
-        saved[name] = array
-        if counter is not FROZEN:
-            versions.append((name, counter, counter.n))
+    saved = (None, None, None)  # a, b, out
+    versions = []
+    if plan:
+        saved = [None, None, None]
+        for name, k in plan:
+            if k == 2:
+                array, counter = out, out_version
+            else:
+                t = inputs[k]
+                array, counter = t.array, t._vc
+            saved[k] = array
+            if counter is not FROZEN:
+                versions.append((name, counter, counter.n))
+        saved = tuple(saved)
     # equal (shapes, dtypes) pairs are one object: each object a node keeps is one more
     # for the cyclic garbage collector to track (NumPy makes a new tuple per .shape)
     meta = (tuple(shapes), tuple(dtypes))
@@ -204,7 +212,8 @@ def record(op: Op, inputs: Sequence, out: np.ndarray, out_version: Version,
         if len(_SHARED) >= 4096:
             _SHARED.clear()
         shared = _SHARED[meta] = meta
-    return Node(op, tuple(parents), shared[0], shared[1], saved, tuple(versions))
+    return Node(op, tuple(parents), shared[0], shared[1], params or None, saved,
+                tuple(versions))
 
 
 def toposort(roots: Sequence[Node]) -> list[Node]:
@@ -270,7 +279,7 @@ def check_usable(node: Node) -> None:
         if counter.n != n:
             what = "its result" if name == "out" else f"its input {name!r}"
             raise RuntimeError(
-                f"{node.name()}: {what} (shape {node.saved[name].shape}) was changed by an "
+                f"{node.name()}: {what} (shape {node.saved[SLOT[name]].shape}) was changed by an "
                 f"in-place operation after it was used (version {n}, now {counter.n}); "
                 "backward needs the old value and would give a wrong gradient. Use an "
                 "out-of-place form (x = x + 1 instead of x += 1), or modify a .clone() instead.")
@@ -287,14 +296,16 @@ def rule_inputs(node: Node, rule: Rule, i: int, wrap: Callable | None) -> list:
             values.append(node.shapes[i])
         elif name == "in_shapes":
             values.append(node.shapes)
-        elif wrap is None or name not in ("a", "b", "out"):
-            values.append(node.saved[name])
+        elif name not in SLOT:
+            values.append(node.params[name])
+        elif wrap is None:
+            values.append(node.saved[SLOT[name]])
         elif name == "out":
-            values.append(wrap(node.saved[name], node))
+            values.append(wrap(node.saved[2], node))
         else:
-            parent = node.parents["ab".index(name)]
+            parent = node.parents[SLOT[name]]
             leaf = parent is not None and type(parent) is not Node
-            values.append(parent if leaf else wrap(node.saved[name], parent))  # a leaf: itself
+            values.append(parent if leaf else wrap(node.saved[SLOT[name]], parent))  # a leaf
     return values
 
 
@@ -344,9 +355,9 @@ def reverse_pass(roots: Sequence[tuple[Any, Any]], sink: Any, retain_graph: bool
                 elif wrap is not None or not rule.plain:
                     raw = rule.fn(g, *rule_inputs(node, rule, i, wrap))
                 elif len(reads) == 1:
-                    raw = rule.fn(g, saved[reads[0]])
+                    raw = rule.fn(g, saved[SLOT[reads[0]]])
                 else:
-                    raw = rule.fn(g, *[saved[name] for name in reads])
+                    raw = rule.fn(g, *[saved[SLOT[name]] for name in reads])
                 shape, dtype = node.shapes[i], node.dtypes[i]
                 gi = raw if raw.shape == shape else sum_to(raw, shape)
                 if gi.dtype is not dtype and gi.dtype != dtype:
@@ -356,7 +367,7 @@ def reverse_pass(roots: Sequence[tuple[Any, Any]], sink: Any, retain_graph: bool
                         o.contribution(node, i, rule, g, raw, gi)
                 grads[parent] = grads[parent] + gi if parent in grads else gi
             if not retain_graph:
-                node.saved, node.versions = None, ()  # release the saved values
+                node.saved, node.params, node.versions = None, None, ()  # release them
         # what is left are the leaves: each gets the sum of its contributions, once
         for leaf, g in grads.items():
             if observers:

@@ -40,14 +40,14 @@ class Rule:
     text: str
     fn: Callable
     reads: tuple[str, ...] = field(init=False)  # fn's parameter names after g
-    plain: bool = field(init=False)  # reads only what a Node saves (a, b, out, params)
+    plain: bool = field(init=False)  # reads only saved arrays (a, b, out)
 
     def __post_init__(self) -> None:
         names = tuple(inspect.signature(self.fn).parameters)
         if names[:1] != ("g",):
             raise TypeError(f"rule {self.text!r}: first parameter must be g")
         object.__setattr__(self, "reads", names[1:])
-        object.__setattr__(self, "plain", not {"i", "in_shape", "in_shapes"} & set(names))
+        object.__setattr__(self, "plain", set(names[1:]) <= {"a", "b", "out"})
 
 
 class Op:
