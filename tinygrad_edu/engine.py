@@ -1,26 +1,13 @@
 """The engine: graph nodes and the reverse pass. It knows no calculus and no Tensor.
 
-Every derivative comes from a ``Rule`` in ``ops.py``. The engine's jobs:
-
-1. ``record``: when an op runs on inputs that require grad, keep a ``Node``: the op,
-   where each input's gradient must go (``parents``), and exactly the values the op's
-   rules read, each stamped with its memory's version.
-2. ``reverse_pass``: visit the nodes from the outputs back to the leaves in
-   topological order (iterative, so a million-deep chain is fine), call each needed
-   rule, undo broadcasting once (``sum_to``), add up gradients that meet (reuse,
-   diamonds), and hand each leaf's gradient to a *sink*.
-
-Three pieces around that loop are passed in, so that the loop stays the chain rule:
-
-* **where gradients go**: a sink. ``Tensor.backward`` accumulates into ``.grad``;
-  ``autograd.grad`` collects the wanted gradients and prunes what leads elsewhere.
-* **what the rules receive**: plain NumPy arrays (fast), or, with ``create_graph``,
-  Tensors made by the caller's ``wrap``, so that the backward pass is recorded too.
-* **who watches**: observers (anomaly detection, the narrated trace, hooks ...) listed
-  in ``state.observers``; each is called at fixed points and may replace a gradient.
-
-Nodes point only to older nodes and to leaf tensors, never to the tensor they
-produced, so dropping the last reference to an output frees its graph at once.
+``record`` keeps a ``Node`` per op that needs a gradient: where each input's gradient
+goes and exactly what the op's rules (``ops.py``) read, stamped with its version.
+``reverse_pass`` visits the nodes from the outputs back in topological order, calls
+each needed rule, undoes broadcasting once (``sum_to``), sums gradients that meet and
+hands each leaf's to a *sink* (where gradients go: ``.grad``, or ``grad()``'s results).
+Rules receive plain arrays, or Tensors under ``create_graph`` (``wrap``); observers
+(anomaly, the narrated trace, hooks) watch from ``state.observers``.
+docs/how-the-engine-works.md walks through it.
 """
 
 from __future__ import annotations
@@ -48,8 +35,8 @@ state = _State()
 
 
 class Observer:
-    """Watches the forward and reverse passes; each method's default does nothing.
-    Put one in ``state.observers`` (see ``observing``) for as long as it should watch."""
+    """Watches the forward and reverse passes (``with observing(obs):``); each method's
+    default does nothing."""
 
     def forward(self, op: Op, inputs: Sequence, out: np.ndarray, node: Node | None,
                 params: dict) -> None:
@@ -78,8 +65,8 @@ class Observer:
         """node's rule for input i turned g into raw, delivered (summed) as gi."""
 
     def leaf_gradient(self, leaf: Any, g: Any) -> Any:
-        """A leaf's gradient from this pass (all its contributions summed) is about to be
-        delivered; return it (or a replacement)."""
+        """A leaf's gradient (its contributions summed) is about to be delivered; return
+        it (or a replacement)."""
         return g
 
 
@@ -120,17 +107,17 @@ class Node:
     itself if it is a leaf that requires grad, or None if it needs no gradient.
     """
 
-    __slots__ = ("op", "parents", "params", "shapes", "dtypes", "saved", "versions",
+    __slots__ = ("op", "parents", "shapes", "dtypes", "params", "saved", "versions",
                  "__weakref__")
 
-    def __init__(self, op: Op, parents: tuple, params: dict, shapes: tuple, dtypes: tuple,
-                 saved: dict, versions: tuple) -> None:
+    def __init__(self, op: Op, parents: tuple, shapes: tuple, dtypes: tuple,
+                 params: dict | None, saved: tuple, versions: tuple) -> None:
         self.op = op
         self.parents = parents
-        self.params = params
         self.shapes = shapes  # input shapes: where sum_to reduces each gradient to
         self.dtypes = dtypes  # input dtypes: each gradient is cast back to its input's
-        self.saved = saved  # name -> ndarray, exactly what the needed rules read
+        self.params = params  # the op's params (axis, key ...), None if it has none
+        self.saved = saved  # (a, b, out): the arrays the needed rules read, else None
         self.versions = versions  # (name, Version, n at save time) per saved array
 
     @property
@@ -140,8 +127,7 @@ class Node:
 
     def name(self) -> str:
         """'MulBackward' for the op mul (PyTorch's grad_fn.name())."""
-        return "".join(part[:1].upper() + part[1:] for part in self.op.name.split("_")) + \
-            "Backward"
+        return "".join(part[:1].upper() + part[1:] for part in self.op.name.split("_")) + "Backward"
 
     @property
     def next_functions(self) -> tuple:
@@ -157,15 +143,12 @@ class Node:
         """Replace saved references to ``array`` by a private copy: a recorded in-place
         op is about to overwrite it, and this node's rules need the old value."""
         for k, (name, _counter, _n) in enumerate(self.versions):
-            if self.saved[name] is array:
-                self.saved[name] = array.copy()
+            if self.saved[SLOT[name]] is array:
+                saved = list(self.saved)
+                saved[SLOT[name]] = array.copy()
+                self.saved = tuple(saved)
                 self.versions = self.versions[:k] + ((name, Version(), 0),) + \
                     self.versions[k + 1:]
-
-    def release(self) -> None:
-        """Drop the saved values (after a backward without retain_graph)."""
-        self.saved = None
-        self.versions = ()
 
 
 class AccumulateGrad:
@@ -183,28 +166,33 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
-_SAVES: dict = {}  # (op, bitmask of inputs that need grad) -> names of values to keep
+SLOT = {"a": 0, "b": 1, "out": 2}  # where each array a rule may read sits in Node.saved
+_SAVES: dict = {}  # (op, bitmask of inputs that need grad) -> what to save
 
 
-def _saves(op: Op, needs: int) -> tuple[str, ...]:
-    """The inputs ("a", "b") and/or "out" that the rules of the needed inputs read."""
-    try:
-        return _SAVES[op, needs]
-    except KeyError:
-        reads = set()
-        for i in range(needs.bit_length()):
-            if needs >> i & 1:
-                reads.update(op.rule(i).reads)
-        _SAVES[op, needs] = names = tuple(sorted(reads & {"a", "b", "out"}))
-        return names
+def _saves(op: Op, needs: int) -> tuple[tuple[str, int], ...]:
+    """(name, slot) of each array ("a", "b", "out") that the rules of the needed inputs
+    (bit i of ``needs``: input i) read; the slot of a and b is also their input index."""
+    reads = set()
+    for i in range(needs.bit_length()):
+        if needs >> i & 1:
+            reads.update(op.rule(i).reads)
+    _SAVES[op, needs] = plan = tuple((name, SLOT[name]) for name in sorted(reads & SLOT.keys()))
+    return plan
+
+
+_SHARED: dict = {}  # (input shapes, input dtypes) -> that same pair, one object for all
 
 
 def record(op: Op, inputs: Sequence, out: np.ndarray, out_version: Version,
            params: dict) -> Node:
     """Build the Node for ``out = op(*inputs)``, saving only what needed rules read."""
-    parents = []
+    parents, shapes, dtypes = [], [], []
     needs = 0  # bit i: input i needs a gradient
     for i, t in enumerate(inputs):
+        array = t.array
+        shapes.append(array.shape)
+        dtypes.append(array.dtype)
         if t.requires_grad:
             # its own node, or the leaf itself; a view made under no_grad "requires
             # grad" but leads nowhere (PyTorch's rule): None
@@ -215,18 +203,33 @@ def record(op: Op, inputs: Sequence, out: np.ndarray, out_version: Version,
             needs |= 1 << i
         else:
             parents.append(None)
-    saved, versions = {}, []
-    for name in _saves(op, needs):
-        if name == "out":
-            array, counter = out, out_version
-        else:
-            t = inputs[0 if name == "a" else 1]
-            array, counter = t.array, t._vc
-        saved[name] = array
-        if counter is not FROZEN:
-            versions.append((name, counter, counter.n))
-    return Node(op, tuple(parents), params, tuple([t.array.shape for t in inputs]),
-                tuple([t.array.dtype for t in inputs]), saved, tuple(versions))
+    plan = _SAVES.get((op, needs))
+    if plan is None:
+        plan = _saves(op, needs)
+    saved = (None, None, None)  # a, b, out
+    versions = []
+    if plan:
+        saved = [None, None, None]
+        for name, k in plan:
+            if k == 2:
+                array, counter = out, out_version
+            else:
+                t = inputs[k]
+                array, counter = t.array, t._vc
+            saved[k] = array
+            if counter is not FROZEN:
+                versions.append((name, counter, counter.n))
+        saved = tuple(saved)
+    # equal (shapes, dtypes) pairs are one object: each object a node keeps is one more
+    # for the cyclic garbage collector to track (NumPy makes a new tuple per .shape)
+    meta = (tuple(shapes), tuple(dtypes))
+    shared = _SHARED.get(meta)
+    if shared is None:
+        if len(_SHARED) >= 4096:
+            _SHARED.clear()
+        shared = _SHARED[meta] = meta
+    return Node(op, tuple(parents), shared[0], shared[1], params or None, saved,
+                tuple(versions))
 
 
 def toposort(roots: Sequence[Node]) -> list[Node]:
@@ -241,17 +244,17 @@ def toposort(roots: Sequence[Node]) -> list[Node]:
         if root in visited:
             continue
         visited.add(root)
-        stack = [(root, iter(root.parents))]
-        while stack:
-            node, pending = stack[-1]
-            for parent in pending:
+        nodes, pending = [root], [iter(root.parents)]  # the path, and what is left of
+        while nodes:  # each node's parents to visit
+            for parent in pending[-1]:
                 if type(parent) is Node and parent not in visited:
                     visited.add(parent)
-                    stack.append((parent, iter(parent.parents)))
+                    nodes.append(parent)
+                    pending.append(iter(parent.parents))
                     break
             else:
-                stack.pop()
-                order.append(node)
+                pending.pop()
+                order.append(nodes.pop())
     return order
 
 
@@ -262,12 +265,19 @@ def broadcast_axes(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> tuple
         lead + k for k, n in enumerate(shape) if n == 1 and grad_shape[lead + k] != 1)
 
 
+_AXES: dict = {}  # (gradient's shape, input's shape) -> broadcast_axes of them
+
+
 def sum_to(g, shape: tuple[int, ...]):
     """Undo broadcasting: sum g (an array or a Tensor) over the axes that
     broadcasting added or stretched."""
     if g.shape == shape:
         return g
-    axes = broadcast_axes(g.shape, shape)
+    axes = _AXES.get((g.shape, shape))
+    if axes is None:
+        if len(_AXES) >= 4096:
+            _AXES.clear()
+        axes = _AXES[g.shape, shape] = broadcast_axes(g.shape, shape)
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     return g.reshape(shape) if g.shape != shape else g
@@ -285,7 +295,7 @@ def check_usable(node: Node) -> None:
         if counter.n != n:
             what = "its result" if name == "out" else f"its input {name!r}"
             raise RuntimeError(
-                f"{node.name()}: {what} (shape {node.saved[name].shape}) was changed by an "
+                f"{node.name()}: {what} (shape {node.saved[SLOT[name]].shape}) was changed by an "
                 f"in-place operation after it was used (version {n}, now {counter.n}); "
                 "backward needs the old value and would give a wrong gradient. Use an "
                 "out-of-place form (x = x + 1 instead of x += 1), or modify a .clone() instead.")
@@ -296,24 +306,22 @@ def rule_inputs(node: Node, rule: Rule, i: int, wrap: Callable | None) -> list:
     or, to record the backward pass, Tensors connected to the graph."""
     values = []
     for name in rule.reads:
-        if name in node.saved:
-            array = node.saved[name]
-            if wrap is None:
-                values.append(array)
-            elif name == "out":
-                values.append(wrap(array, node))
-            else:
-                parent = node.parents["ab".index(name)]
-                leaf = parent is not None and type(parent) is not Node
-                values.append(parent if leaf else wrap(array, parent))  # a leaf: itself
-        elif name == "i":
+        if name == "i":
             values.append(i)
         elif name == "in_shape":
             values.append(node.shapes[i])
         elif name == "in_shapes":
             values.append(node.shapes)
-        else:
+        elif name not in SLOT:
             values.append(node.params[name])
+        elif wrap is None:
+            values.append(node.saved[SLOT[name]])
+        elif name == "out":
+            values.append(wrap(node.saved[2], node))
+        else:
+            parent = node.parents[SLOT[name]]
+            leaf = parent is not None and type(parent) is not Node
+            values.append(parent if leaf else wrap(node.saved[SLOT[name]], parent))  # a leaf
     return values
 
 
@@ -354,22 +362,30 @@ def reverse_pass(roots: Sequence[tuple[Any, Any]], sink: Any, retain_graph: bool
             for _name, counter, n in node.versions:
                 if counter.n != n:
                     check_usable(node)  # raises: changed in place since it was saved
-            rules, variadic = node.op.rules, node.op.variadic
+            rules, variadic, saved = node.op.rules, node.op.variadic, node.saved
             for i, parent in enumerate(node.parents):
                 if parent is None or (keep is not None and parent not in keep):
                     continue
                 rule = rules[0] if variadic else rules[i]
-                reads = rule.reads  # (a rule that reads nothing is called directly)
-                raw = rule.fn(g, *rule_inputs(node, rule, i, wrap)) if reads else rule.fn(g)
-                gi = raw if raw.shape == node.shapes[i] else sum_to(raw, node.shapes[i])
-                if gi.dtype != node.dtypes[i]:
-                    gi = gi.astype(node.dtypes[i])
+                reads = rule.reads  # (the common cases first: none, or one saved array)
+                if not reads:
+                    raw = rule.fn(g)
+                elif wrap is not None or not rule.plain:
+                    raw = rule.fn(g, *rule_inputs(node, rule, i, wrap))
+                elif len(reads) == 1:
+                    raw = rule.fn(g, saved[SLOT[reads[0]]])
+                else:
+                    raw = rule.fn(g, *[saved[SLOT[name]] for name in reads])
+                shape, dtype = node.shapes[i], node.dtypes[i]
+                gi = raw if raw.shape == shape else sum_to(raw, shape)
+                if gi.dtype is not dtype and gi.dtype != dtype:
+                    gi = gi.astype(dtype)
                 if observers:
                     for o in observers:
                         o.contribution(node, i, rule, g, raw, gi)
                 grads[parent] = grads[parent] + gi if parent in grads else gi
             if not retain_graph:
-                node.release()
+                node.saved, node.params, node.versions = None, None, ()  # release them
         # what is left are the leaves: each gets the sum of its contributions, once
         for leaf, g in grads.items():
             if observers:

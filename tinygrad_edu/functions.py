@@ -17,7 +17,7 @@ import numpy as np
 
 from . import names, ops
 from ._validate import ints_per_axis
-from .convert import check_dtype, to_array
+from .convert import check_dtype, get_default_dtype, to_array
 from .devices import CPU, is_device
 from .devices import check as check_device
 from .engine import Version, state
@@ -68,6 +68,54 @@ class TensorMethods:
         if state.observers:
             self._read()
         return self.array.tolist()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        if state.observers:
+            self._read()
+        return self.array
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if state.observers:
+            self._read()
+        return self.array if dtype is None else self.array.astype(dtype)
+
+    def item(self) -> float:
+        if state.observers:
+            self._read()
+        if self.array.size != 1:
+            raise ValueError(f"item(): only a tensor with one element can be converted to "
+                             f"a Python number; this one has shape {self.shape}")
+        return self.array.item()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __bool__(self) -> bool:
+        if self.array.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is "
+                             "ambiguous; use .any() / .all() on .numpy(), or compare .item()")
+        if state.observers:
+            self._read()
+        return bool(self.array.item())
+
+    def __format__(self, spec: str) -> str:
+        return format(self.item(), spec) if self.array.size == 1 and spec else str(self)
+
+    def __repr__(self) -> str:
+        if state.observers:
+            self._read()
+        body = np.array2string(self.array, precision=4, separator=", ", prefix="tensor(")
+        extras = []
+        if self.dtype not in (get_default_dtype(), np.dtype(np.int64), np.dtype(np.bool_)):
+            extras.append(f"dtype={self.dtype}")  # as PyTorch: not for the defaults
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     def clone(self) -> Tensor:
         """A copy with its own memory; gradients flow back through it."""
@@ -174,6 +222,29 @@ class TensorMethods:
     def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
                  equal_nan: bool = False) -> bool:
         return bool(self.isclose(other, rtol, atol, equal_nan).array.all())
+
+    # --- arithmetic by name (the operators are in tensor.py) ----------------------------
+
+    def neg(self) -> Tensor:
+        return -self
+
+    negative = neg
+
+    def pow(self, exponent: Any) -> Tensor:
+        return self ** exponent
+
+    def add(self, other: Any, *, alpha: float = 1) -> Tensor:
+        """self + alpha * other (PyTorch's add)."""
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other: Any, *, alpha: float = 1) -> Tensor:
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other: Any) -> Tensor:
+        return self * other
+
+    def div(self, other: Any) -> Tensor:
+        return self / other
 
     # --- elementwise functions ---------------------------------------------------------
 
@@ -544,8 +615,7 @@ class TensorMethods:
             except ValueError:
                 raise ValueError(f"matmul: batch dimensions of shapes {a.shape} and "
                                  f"{b.shape} do not broadcast") from None
-        strides = b.array.strides
-        return apply(ops.MATMUL, a, b, b_column_major=strides[-1] > strides[-2])
+        return _matmul(a, b)
 
     def mm(self, other: Any) -> Tensor:
         """Product of two 2-D matrices (PyTorch's mm; no broadcasting)."""
@@ -557,7 +627,9 @@ class TensorMethods:
             raise ValueError(f"mm: both operands must be 2-D matrices, got shapes "
                              f"{self.shape} and {other_t.shape}; use matmul (@) for other "
                              "shapes")
-        return self.matmul(other_t)
+        if self.shape[1] != other_t.shape[0]:
+            return self.matmul(other_t)  # raises matmul's error
+        return _matmul(self, other_t)
 
     def dot(self, other: Any) -> Tensor:
         """The dot product of two 1-D tensors of the same length (PyTorch's dot)."""
@@ -1040,6 +1112,12 @@ class TensorMethods:
     def swapdims(self, dim0: int, dim1: int) -> Tensor:
         return self.transpose(dim0, dim1)
 
+
+
+def _matmul(a: Tensor, b: Tensor) -> Tensor:
+    """The primitive matmul of two checked operands of at least 2-D."""
+    strides = b.array.strides
+    return apply(ops.MATMUL, a, b, b_column_major=strides[-1] > strides[-2])
 
 
 def _own(t: Tensor) -> Tensor:

@@ -415,7 +415,9 @@ def stepper(output: Tensor, gradient: Any = None, retain_graph: bool = False,
     for k, v in enumerate(g.vertices):  # what the graph saved for backward
         if type(v) is not Node or v.saved is None:
             continue
-        for name, array in v.saved.items():
+        for name, array in zip(("a", "b", "out"), v.saved):
+            if array is None:
+                continue
             if name == "out":
                 values[k] = np.array(array)
             elif name in ("a", "b") and len(v.parents) > "ab".index(name):

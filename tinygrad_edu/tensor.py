@@ -2,8 +2,9 @@
 
 ``apply`` runs an op of ``ops.py`` forward and records a Node when a gradient will be
 needed; every operator is one ``apply`` call; ``backward`` starts the engine's reverse
-pass through ``run_backward``. The other methods (``sum``, ``reshape``, ``matmul`` ...)
-are in ``functions.py``, the in-place ones in ``inplace.py``; both join the class.
+pass through ``run_backward``. The other methods (``sum``, ``reshape``, ``matmul``,
+``item``, ``repr`` ...) are in ``functions.py``, the in-place ones in ``inplace.py``;
+both join the class.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import numpy as np
 from . import names, ops
 from .convert import FLOAT_DTYPES, get_default_dtype, to_array
 from .engine import FROZEN, Node, Version, record, reverse_pass, state
-from .grad_mode import GradMode
 from .ops import Op
 
 # --- turning user data into arrays -----------------------------------------------------
@@ -54,7 +54,7 @@ def _operands(a: Tensor, other: Any) -> tuple[Tensor, Any]:
     """(a, other as a Tensor) for a binary operator, or (a, NotImplemented). An integer
     or boolean tensor meeting a floating one is cast to its dtype first, as PyTorch
     does (NumPy would make int64 with float32 a float64)."""
-    b = _operand(other, a)
+    b = other if isinstance(other, Tensor) else _operand(other, a)
     if b is NotImplemented or b.array.dtype is a.array.dtype:
         return a, b
     ka, kb = a.array.dtype.kind, b.array.dtype.kind
@@ -91,9 +91,16 @@ def apply(op: Op, *inputs: Tensor, **params: Any) -> Tensor:
     """Run ``op`` forward on the inputs' arrays; record a Node if a gradient is needed."""
     forward_params = params
     if op.rule_params:  # params only the rules read are not for the forward
-        forward_params = {k: v for k, v in params.items() if k not in op.rule_params}
-    try:
-        out = op.forward(*[t.array for t in inputs], **forward_params)
+        forward_params = params.copy()
+        for name in op.rule_params:
+            del forward_params[name]
+    try:  # one or two inputs spelled out: a list to unpack costs as much as a multiply
+        if len(inputs) == 1:
+            out = op.forward(inputs[0].array, **forward_params)
+        elif len(inputs) == 2:
+            out = op.forward(inputs[0].array, inputs[1].array, **forward_params)
+        else:
+            out = op.forward(*[t.array for t in inputs], **forward_params)
     except ValueError as exc:
         raise ValueError(f"{op.name}: {exc} (input shapes {_shapes(inputs)})") from None
     except IndexError as exc:
@@ -155,7 +162,8 @@ def _seed(out: Tensor, gradient: Any, where: str) -> Tensor:
                 "gradient to start from is ambiguous. Reduce it to a scalar first "
                 "(e.g. loss.sum() or loss.mean()), or pass gradient= (a tensor of "
                 f"shape {out.shape}) giving dL/d(output).")
-        return Tensor._wrap(np.ones(out.shape, out.dtype), None)
+        # a one from a 0-d array: np.ones' Python wrapper takes four times as long
+        return Tensor._wrap(np.array(1, out.dtype).reshape(out.shape), None)
     seed = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=out.dtype)
     if seed.shape != out.shape:
         raise ValueError(f"{where}: the gradient has shape {seed.shape} but the output "
@@ -183,10 +191,11 @@ def run_backward(outputs: Sequence[Tensor], gradients: Sequence[Any],
     collecting = gc.isenabled()
     gc.disable()  # the graph has no reference cycles: nothing for the collector to find,
     # and its repeated scans of millions of live nodes would cost more than the pass
-    try:
-        with GradMode(create_graph):  # the rules' own ops are recorded only then
-            reverse_pass(roots, sink, retain_graph, Tensor._wrap if create_graph else None)
+    recording, state.enabled = state.enabled, create_graph  # the rules' own ops are
+    try:  # recorded only under create_graph
+        reverse_pass(roots, sink, retain_graph, Tensor._wrap if create_graph else None)
     finally:
+        state.enabled = recording
         if collecting:
             gc.enable()
 
@@ -343,54 +352,6 @@ class Tensor:
         for o in state.observers:
             o.read(self)
 
-    def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied)."""
-        if state.observers:
-            self._read()
-        return self.array
-
-    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        if state.observers:
-            self._read()
-        return self.array if dtype is None else self.array.astype(dtype)
-
-    def item(self) -> float:
-        if state.observers:
-            self._read()
-        if self.array.size != 1:
-            raise ValueError(f"item(): only a tensor with one element can be converted to "
-                             f"a Python number; this one has shape {self.shape}")
-        return self.array.item()
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __bool__(self) -> bool:
-        if self.array.size != 1:
-            raise ValueError(f"the truth value of a tensor of shape {self.shape} is "
-                             "ambiguous; use .any() / .all() on .numpy(), or compare .item()")
-        if state.observers:
-            self._read()
-        return bool(self.array.item())
-
-    def __format__(self, spec: str) -> str:
-        return format(self.item(), spec) if self.array.size == 1 and spec else str(self)
-
-    def __repr__(self) -> str:
-        if state.observers:
-            self._read()
-        body = np.array2string(self.array, precision=4, separator=", ", prefix="tensor(")
-        extras = []
-        if self.dtype not in (get_default_dtype(), np.dtype(np.int64), np.dtype(np.bool_)):
-            extras.append(f"dtype={self.dtype}")  # as PyTorch: not for the defaults
-        if self.grad_fn is not None:
-            extras.append(f"grad_fn={self.grad_fn!r}")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        if self.name:
-            extras.append(f"name={self.name!r}")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
-
     # --- autograd ----------------------------------------------------------------------
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
@@ -478,28 +439,6 @@ class Tensor:
 
     def __pos__(self) -> Tensor:
         return self
-
-    def neg(self) -> Tensor:
-        return -self
-
-    negative = neg
-
-    def pow(self, exponent: Any) -> Tensor:
-        return self ** exponent
-
-    def add(self, other: Any, *, alpha: float = 1) -> Tensor:
-        """self + alpha * other (PyTorch's add)."""
-        return self + (other if alpha == 1 else other * alpha)
-
-    def sub(self, other: Any, *, alpha: float = 1) -> Tensor:
-        return self - (other if alpha == 1 else other * alpha)
-
-    def mul(self, other: Any) -> Tensor:
-        return self * other
-
-    def div(self, other: Any) -> Tensor:
-        return self / other
-
 
     __hash__ = object.__hash__
 
