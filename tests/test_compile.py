@@ -468,3 +468,81 @@ def test_a_view_made_after_compiling_gets_its_history_renewed_as_eager():
     assert wt.grad_fn is not before and wt.grad_fn is not None  # ... and so does the replay
     assert wt._version == wte._version and same(wt.array, wte.array)
     assert w._version == we._version
+
+
+# --- index arrays and log_softmax (the MLP step) -----------------------------------------
+
+
+def _mlp_step(compiled: bool):
+    rng = np.random.default_rng(3)
+    x = tg.from_numpy(rng.standard_normal((8, 5)))
+    rows, labels = np.arange(8), rng.integers(0, 3, 8)
+    params = [tg.tensor(rng.standard_normal(s), requires_grad=True)
+              for s in [(5, 4), (4,), (4, 3), (3,)]]
+    W1, b1, W2, b2 = params
+
+    def step():
+        h = (x @ W1 + b1).relu()
+        logp = (h @ W2 + b2).log_softmax(dim=1)
+        loss = -logp[rows, labels].mean()
+        loss.backward()
+        with tg.no_grad():
+            for p in params:
+                p.sub_(0.1 * p.grad)
+                p.grad.zero_()
+        return loss
+    return (tg.compile(step) if compiled else step), params
+
+
+def test_the_mlp_step_with_log_softmax_and_index_arrays_compiles_and_replays_exactly():
+    eager, p_eager = _mlp_step(False)
+    comp, p_comp = _mlp_step(True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        for call in range(CALLS + 2):
+            assert same(eager().array, comp().array), call
+            for x, y in zip(state_of(p_eager), state_of(p_comp)):
+                assert same(x, y), call
+    assert comp.source is not None and "np.maximum.reduce" in comp.source
+
+
+def test_an_index_tensor_argument_is_read_on_every_call_not_baked_in():
+    w = tg.tensor(np.arange(12.0).reshape(4, 3), requires_grad=True)
+
+    def step(idx):
+        loss = (w[idx] * 2).sum()
+        loss.backward()
+        with tg.no_grad():
+            w.grad.zero_()
+        return loss
+    comp = tg.compile(step)
+    first = tg.tensor([0, 1])
+    for _ in range(CALLS):
+        assert comp(first).item() == 30.0
+    assert comp.source is not None
+    other = tg.tensor([2, 3])
+    assert comp(other).item() == step(other).item() == 102.0
+    w.grad = None
+    (w[other] * 2).sum().backward()
+    expected = w.grad.array.copy()
+    w.grad = None
+    comp2 = tg.compile(lambda idx: (w[idx] * 2).sum().backward())
+    for _ in range(CALLS):
+        w.grad = None
+        comp2(first)
+    w.grad = None
+    comp2(other)
+    assert comp2.source is not None and np.array_equal(w.grad.array, expected)
+
+
+def test_an_index_array_changed_in_place_is_followed_as_eager():
+    w = tg.tensor(np.arange(6.0), requires_grad=True)
+    picks = np.array([0, 1])
+
+    def step():
+        return (w[picks] * 1.5).sum()
+    comp = tg.compile(step)
+    for _ in range(CALLS):
+        assert comp().item() == 1.5
+    picks[:] = [4, 5]
+    assert comp().item() == step().item() == 13.5

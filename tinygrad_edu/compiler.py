@@ -169,6 +169,30 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and (a == b or (a != a and b != b))
 
 
+def _values_in(items: Any) -> list[Value]:
+    """The Values among items, also those inside tuples and lists (an index key)."""
+    found = []
+    for a in items:
+        if isinstance(a, Value):
+            found.append(a)
+        elif isinstance(a, (tuple, list)):
+            found.extend(_values_in(a))
+    return found
+
+
+def _map_values(a: Any, fn: Callable) -> Any:
+    """a with each Value v in it (also inside tuples and lists) replaced by fn(v)."""
+    if isinstance(a, Value):
+        return fn(a)
+    if isinstance(a, (tuple, list)):
+        return type(a)(_map_values(x, fn) for x in a)
+    return a
+
+
+def _ins_values(ins: Instr) -> list[Value]:
+    return _values_in([*ins.args, *ins.kwargs.values()])
+
+
 # --- recording ---------------------------------------------------------------------------
 
 
@@ -261,6 +285,18 @@ class Recorder(Observer):
         self.instrs.append(instr)
         return instr
 
+    def bind(self, a: Any) -> Any:
+        """An op parameter with each array in it that the program knows (an argument's,
+        a parameter's, a result's: an index tensor passed in) replaced by its Value, so
+        that the replay reads the array of this call, not the recorded one. Other arrays
+        (made in Python, e.g. np.arange(n)) stay constants, compared by value between
+        the two recordings."""
+        if isinstance(a, np.ndarray):
+            return self.by_array.get(id(a), a)
+        if isinstance(a, (tuple, list)):
+            return type(a)(self.bind(x) for x in a)
+        return a
+
     def _result(self, array: Any, name: str) -> Value:
         v = self._new("op", name, array=array)
         self._learn(array, v)
@@ -287,7 +323,8 @@ class Recorder(Observer):
         v = self._result(out, "t")
         if op.view and np.may_share_memory(out, inputs[0].array):
             v.storage = args[0]
-        kwargs = {} if out_able and (op in _UFUNC_OPS or op is ops.MATMUL) else fwd
+        kwargs = {} if out_able and (op in _UFUNC_OPS or op is ops.MATMUL) else \
+            {k: self.bind(a) for k, a in fwd.items()}
         if op in _REDUCTIONS:
             kwargs = {"axis": fwd["axis"], "keepdims": fwd["keepdims"]}
         self.emit(Instr(v, fn, call, args, kwargs, f"{op.name} (forward)",
@@ -422,7 +459,7 @@ class Recorder(Observer):
                                   "not know (a private copy made by an in-place op)")
                     inputs.append(xv)
                 else:
-                    inputs.append(x)
+                    inputs.append(self.bind(x))
             rv = self._inline_rule(node, i, rule, (gv, g), list(zip(inputs, read)), raw)
             if rv is None:  # no plain NumPy spelling of this rule here: call it
                 rv = self._result(raw, "g")
@@ -849,7 +886,7 @@ class Program:
         constant = set(foldable)
         kept = []
         for ins in instrs:
-            vals = [a for a in [*ins.args, *ins.kwargs.values()] if isinstance(a, Value)]
+            vals = _ins_values(ins)
             pure = not ins.effect and ins.out is not None and not ins.out.root().written
             if pure and all(v.kind == "const" or id(v) in constant for v in vals):
                 args = [_now(a) for a in ins.args]
@@ -867,9 +904,10 @@ class Program:
         alias: dict[int, Value] = {}
         kept = []
         for ins in instrs:
-            ins.args = [alias.get(id(a), a) if isinstance(a, Value) else a for a in ins.args]
-            ins.kwargs = {k: alias.get(id(a), a) if isinstance(a, Value) else a
-                          for k, a in ins.kwargs.items()}
+            def swap(v: Value) -> Value:
+                return alias.get(id(v), v)
+            ins.args = [_map_values(a, swap) for a in ins.args]
+            ins.kwargs = {k: _map_values(a, swap) for k, a in ins.kwargs.items()}
             same = _identity_of(ins)
             if same is not None and not same.root().written and not ins.out.written:
                 alias[id(ins.out)] = same
@@ -889,13 +927,12 @@ class Program:
                 self.dropped.append(ins.origin + " (unused)")
                 continue
             kept.append(ins)
-            for a in [*ins.args, *ins.kwargs.values()]:
-                if isinstance(a, Value):
-                    used.add(id(a))
-                    root = a
-                    while root.storage is not None:  # a view keeps its base alive
-                        root = root.storage
-                        used.add(id(root))
+            for a in _ins_values(ins):
+                used.add(id(a))
+                root = a
+                while root.storage is not None:  # a view keeps its base alive
+                    root = root.storage
+                    used.add(id(root))
         kept.reverse()
         return kept
 
@@ -940,7 +977,7 @@ class Program:
 
         used = set()
         for ins in self.instrs:
-            for a in [*ins.args, *ins.kwargs.values(), ins.out]:
+            for a in [*_ins_values(ins), ins.out]:
                 if isinstance(a, Value):
                     used.add(id(a))
         for v in r.values:
@@ -1115,9 +1152,7 @@ def _guard_source(program: Program, rec: Recording) -> tuple[str, dict]:
 
 
 def _now(a: Any) -> Any:
-    if isinstance(a, Value):
-        return a.array if a.kind == "const" else a.obj.array
-    return a
+    return _map_values(a, lambda v: v.array if v.kind == "const" else v.obj.array)
 
 
 def _identity_of(ins: Instr) -> Value | None:
@@ -1155,9 +1190,8 @@ def _buffers(instrs: list[Instr], outputs: list) -> tuple[dict, dict]:
     reused once every value living in it has had its last use (liveness)."""
     last: dict[int, int] = {}
     for k, ins in enumerate(instrs):
-        for a in [*ins.args, *ins.kwargs.values()]:
-            if isinstance(a, Value):
-                last[id(a.root())] = k
+        for a in _ins_values(ins):
+            last[id(a.root())] = k
     for v in outputs:
         last[id(v.root())] = len(instrs)
     free: dict[tuple, list[int]] = {}

@@ -583,7 +583,10 @@ class TensorMethods:
         # (x - m) - log(sum(exp(x - m))), m = max (a constant: no gradient, no overflow).
         # Unlike logsumexp, m is not reset when it is infinite, so that a row holding
         # +inf or only -inf gives NaN everywhere, as PyTorch's softmax does.
-        shifted = self - np.max(self.array, axis=axes, keepdims=True)
+        # m is the max op on a detached view (not np.max on the array), so that a
+        # compiled step sees how m is computed and replays it instead of a constant
+        m = apply(ops.MAX, self.detach(), axis=axes, keepdims=True)
+        shifted = self - m
         return shifted - shifted.exp().sum(axes, keepdims=True).log()
 
     # --- linear algebra ----------------------------------------------------------------
