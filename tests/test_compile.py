@@ -546,3 +546,33 @@ def test_an_index_array_changed_in_place_is_followed_as_eager():
         assert comp().item() == 1.5
     picks[:] = [4, 5]
     assert comp().item() == step().item() == 13.5
+
+
+@pytest.mark.parametrize("dtype", [tg.float64, tg.float32])
+def test_the_tanh_chain_replays_exactly_with_numbers_as_0d_constants_and_summed_buffers(dtype):
+    def make():
+        a = tg.tensor([[0.9]], dtype=dtype, requires_grad=True)
+        c = tg.tensor([[0.1]], dtype=dtype, requires_grad=True)
+        h0 = tg.tensor([[0.5]], dtype=dtype)
+
+        def step():
+            a.grad = None
+            c.grad = None
+            h = h0
+            for _ in range(5):
+                h = tg.tanh(h * a + c)
+            h.backward()
+            return h
+        return step, a, c
+    eager, ea, ec = make()
+    step, ca, cc = make()
+    comp = tg.compile(step)
+    for call in range(CALLS):
+        he, hc = eager(), comp()
+        for x, y in [(he, hc), (ea.grad, ca.grad), (ec.grad, cc.grad)]:
+            assert same(x.array, y.array), call
+    src = comp.source
+    assert src is not None and "np.subtract(1," not in src  # 1 is a 0-d constant
+    sums = [line for line in src.splitlines() if "= np.add(g" in line]
+    assert sums and all("buf" in line for line in sums)  # gradient sums reuse buffers
+    assert "np.tanh(t4, buf" in src  # a ufunc's out, positional
