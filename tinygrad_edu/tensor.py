@@ -4,7 +4,7 @@
 needed; every operator is one ``apply`` call; ``backward`` starts the engine's reverse
 pass through ``run_backward``. The other methods (``sum``, ``reshape``, ``matmul``,
 ``item``, ``repr`` ...) are in ``functions.py``, the in-place ones in ``inplace.py``;
-both join the class.
+both join the class. What a view remembers for in-place changes is in ``views.py``.
 """
 
 from __future__ import annotations
