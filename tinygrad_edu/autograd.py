@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 
 from .anomaly import AnomalyError, detect_anomaly, set_detect_anomaly
-from .engine import AccumulateGrad, Node, broadcast_axes, sum_to, toposort
+from .engine import Node, broadcast_axes, sum_to, toposort
 from .function import Function, FunctionCtx
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .hooks import AccumulateGrad
 from .tensor import Accumulate, Tensor, run_backward
 
 __all__ = ["AccumulateGrad", "AnomalyError", "Collect", "Function", "FunctionCtx", "Node",

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .observers import Observer  # noqa: F401 - the events observers receive
 from .ops import Op, Rule
 
 
@@ -32,42 +33,6 @@ class _State(threading.local):
 
 
 state = _State()
-
-
-class Observer:
-    """Watches the forward and reverse passes (``with observing(obs):``); each method's
-    default does nothing."""
-
-    def forward(self, op: Op, inputs: Sequence, out: np.ndarray, node: Node | None,
-                params: dict) -> None:
-        """An op ran with these params (node is None if nothing was recorded)."""
-
-    def written(self, t: Any, how: str | None, source: Any) -> None:
-        """t's memory was changed in place: ``how`` is "add", "sub", "mul", "div",
-        "pow" (with the tensor ``source``), "fill" (a number or tensor), "copy" (a tensor,
-        broadcast and cast), "recorded" (a recorded in-place op's result), "grad" (``.grad``
-        is about to be assigned ``source``) or None (a write not described here)."""
-
-    def read(self, t: Any) -> None:
-        """t's values were read into Python (item(), bool(), numpy() ...)."""
-
-    def reverse_pass(self, sink: Any, wrap: Callable | None) -> None:
-        """A reverse pass starts, delivering to sink, with rules on Tensors if wrap."""
-
-    def made(self, t: Any) -> None:
-        """The tensor that op returned (right after ``forward``)."""
-
-    def node_gradient(self, node: Node, g: Any) -> Any:
-        """The whole gradient of node's output is known; return it (or a replacement)."""
-        return g
-
-    def contribution(self, node: Node, i: int, rule: Rule, g: Any, raw: Any, gi: Any) -> None:
-        """node's rule for input i turned g into raw, delivered (summed) as gi."""
-
-    def leaf_gradient(self, leaf: Any, g: Any) -> Any:
-        """A leaf's gradient (its contributions summed) is about to be delivered; return
-        it (or a replacement)."""
-        return g
 
 
 class observing:
@@ -129,41 +94,8 @@ class Node:
         """'MulBackward' for the op mul (PyTorch's grad_fn.name())."""
         return "".join(part[:1].upper() + part[1:] for part in self.op.name.split("_")) + "Backward"
 
-    @property
-    def next_functions(self) -> tuple:
-        """PyTorch's shape of the graph: one (node, 0) per input, where node is the
-        input's Node, an AccumulateGrad for a leaf that requires grad, or None."""
-        return tuple((p if type(p) is Node else None if p is None else AccumulateGrad(p), 0)
-                     for p in self.parents)
-
     def __repr__(self) -> str:
         return f"<{self.name()}>"
-
-    def keep_own_copy(self, array: np.ndarray) -> None:
-        """Replace saved references to ``array`` by a private copy: a recorded in-place
-        op is about to overwrite it, and this node's rules need the old value."""
-        for k, (name, _counter, _n) in enumerate(self.versions):
-            if self.saved[SLOT[name]] is array:
-                saved = list(self.saved)
-                saved[SLOT[name]] = array.copy()
-                self.saved = tuple(saved)
-                self.versions = self.versions[:k] + ((name, Version(), 0),) + \
-                    self.versions[k + 1:]
-
-
-class AccumulateGrad:
-    """What ``next_functions`` shows for a leaf: the step that adds into its .grad."""
-
-    next_functions: tuple = ()
-
-    def __init__(self, variable: Any) -> None:
-        self.variable = variable
-
-    def name(self) -> str:
-        return "AccumulateGrad"
-
-    def __repr__(self) -> str:
-        return "<AccumulateGrad>"
 
 
 SLOT = {"a": 0, "b": 1, "out": 2}  # where each array a rule may read sits in Node.saved

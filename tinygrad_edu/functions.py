@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import names, ops
+from . import kernels, names, ops
 from ._validate import ints_per_axis
 from .convert import check_dtype, get_default_dtype, to_array
 from .devices import CPU, is_device
@@ -796,7 +796,7 @@ class TensorMethods:
         kernel = self.shape[2 + k:]
         _, stride, padding, dilation = _window_params(shape, kernel, stride, padding,
                                                       dilation, "fold_windows")
-        counts = tuple(ops._window_count(m + lo + hi, j, s, d) for m, j, (lo, hi), s, d in
+        counts = tuple(kernels.window_count(m + lo + hi, j, s, d) for m, j, (lo, hi), s, d in
                        zip(shape[2:], kernel, padding, stride, dilation))
         expected = (shape[0], *counts, shape[1], *kernel)
         if self.shape != expected:

@@ -28,6 +28,31 @@ _leaf_hooks: dict[int, tuple[weakref.ref, dict]] = {}  # id(leaf) -> (ref, {id: 
 _retained: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Node -> ref(tensor)
 
 
+class AccumulateGrad:
+    """What ``next_functions`` shows for a leaf: the step that adds into its .grad."""
+
+    next_functions: tuple = ()
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
+def _next_functions(node: Node) -> tuple:
+    """PyTorch's shape of the graph: one (node, 0) per input, where node is the input's
+    Node, an AccumulateGrad for a leaf that requires grad, or None."""
+    return tuple((p if type(p) is Node else None if p is None else AccumulateGrad(p), 0)
+                 for p in node.parents)
+
+
+Node.next_functions = property(_next_functions)  # grad_fn.next_functions, as PyTorch
+
+
 class RemovableHandle:
     """What ``register_hook`` returns: ``handle.remove()`` takes the hook away."""
 

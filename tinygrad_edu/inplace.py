@@ -16,7 +16,7 @@ import numpy as np
 
 from . import names, ops
 from .creation import numpy_rng
-from .engine import Version, state
+from .engine import SLOT, Node, Version, state
 from .functions import _index_key
 from .grad_mode import GradMode
 from .ops import Op
@@ -68,6 +68,17 @@ def _check_recordable(self, symbol: str) -> None:
             "recorded, so its base's history cannot be updated. Make the view outside "
             "no_grad(), or change a .clone() of it instead.")
 
+def _keep_own_copy(node: Node, array: np.ndarray) -> None:
+    """Replace node's saved references to ``array`` by a private copy: a recorded
+    in-place op is about to overwrite it, and node's rules need the old value."""
+    for k, (name, _counter, _n) in enumerate(node.versions):
+        if node.saved[SLOT[name]] is array:
+            saved = list(node.saved)
+            saved[SLOT[name]] = array.copy()
+            node.saved = tuple(saved)
+            node.versions = node.versions[:k] + ((name, Version(), 0),) + node.versions[k + 1:]
+
+
 def _become(self, result: Tensor, symbol: str) -> Tensor:
     """Recorded in-place update: store ``result`` in this tensor's memory and take
     over its history, as PyTorch does for ``c += x`` on a non-leaf tensor.
@@ -81,7 +92,7 @@ def _become(self, result: Tensor, symbol: str) -> Tensor:
                          f"the tensor has shape {self.shape}; an in-place op cannot "
                          "change the shape")
     if result.grad_fn is not None:
-        result.grad_fn.keep_own_copy(self.array)  # e.g. c *= x needs the old c
+        _keep_own_copy(result.grad_fn, self.array)  # e.g. c *= x needs the old c
     base = self
     if self._view:
         base, steps, _ = self._view

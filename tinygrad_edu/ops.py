@@ -17,7 +17,7 @@ How to read an entry::
 * The same rule runs on NumPy arrays (a plain ``backward()``) and on Tensors (under
   ``create_graph=True``, recorded), so rules use only what both understand: the
   operators, ``.reshape``, ``.sum``, ``.astype``, ``.shape``, ``.dtype`` and the
-  helpers below. Masks are constants made from ``value(x)`` and have no derivative.
+  helpers of rule_helpers.py. Masks are constants made from ``value(x)`` and have no derivative.
 
 Composite ops (``sigmoid``, ``softmax``, ``mean``, 1-D ``matmul`` ...) are built from
 these in ``functions.py`` and need no rule. docs/derivatives.md goes through the table.
@@ -31,6 +31,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
+# NumPy forwards longer than one call (kernels.py), and what rules call besides the
+# operators: each works on an array and on a Tensor (rule_helpers.py)
+from . import kernels
+from .rule_helpers import (
+    _is_array,
+    _none,
+    cos,
+    cumsum,
+    exp,
+    expand,
+    flip,
+    fold,
+    log,
+    mT,
+    permute,
+    prod,
+    scatter_into,
+    sin,
+    unfold,
+    value,
+    where,
+)
 
 
 @dataclass(frozen=True)
@@ -76,108 +99,7 @@ class Op:
         return f"Op({self.name})"
 
 
-# --- what rules may call besides the operators ---------------------------------------
-# Each works on a NumPy array (plain backward) and on a Tensor (create_graph=True).
-
-
-def _is_array(x) -> bool:
-    return isinstance(x, (np.ndarray, np.generic))
-
-
-def value(x) -> np.ndarray:
-    """The plain array of x (for masks and other constants: no derivative flows)."""
-    return x if _is_array(x) else x.array
-
-
-def log(x):
-    return np.log(x) if _is_array(x) else x.log()
-
-
-def where(condition: np.ndarray, x, y):
-    """x where condition holds, else y (a number, or the same kind of value as x).
-    Rules that gate a gradient select with it instead of multiplying by a 0/1 mask, so
-    an inf or NaN in g stays where the op passed it through, as in PyTorch."""
-    if _is_array(x) or _is_array(y):
-        return np.where(condition, x, y)
-    if isinstance(x, (int, float)):
-        return y.where(~condition, x)
-    return x.where(condition, y)
-
-
-def expand(x, shape: tuple[int, ...]):
-    """Broadcast x to shape (a view: nothing is copied)."""
-    if not _is_array(x):
-        return x.expand(shape)
-    if x.size == 1:  # one number everywhere: a zero-stride view, 6x cheaper to make
-        out = np.ndarray(shape, x.dtype, np.asarray(x), 0, (0,) * len(shape))
-        out.flags.writeable = False
-        return out
-    return np.broadcast_to(x, shape)
-
-
-def permute(x, axes: tuple[int, ...]):
-    return x.transpose(axes) if _is_array(x) else x.permute(axes)
-
-
-def mT(x):
-    """x with its last two axes swapped (the transpose of each matrix)."""
-    return x.swapaxes(-1, -2) if _is_array(x) else x.mT
-
-
-def scatter_into(x, key, shape: tuple[int, ...]):
-    """zeros(shape) with x added at [key]; repeated indices accumulate."""
-    return _scatter_forward(x, key, shape) if _is_array(x) else x.scatter_into(key, shape)
-
-
-def sin(x):
-    return np.sin(x) if _is_array(x) else x.sin()
-
-
-def cos(x):
-    return np.cos(x) if _is_array(x) else x.cos()
-
-
-def exp(x):
-    return np.exp(x) if _is_array(x) else x.exp()
-
-
-def flip(x, axis: tuple[int, ...]):
-    """x with the order of the elements along each axis in ``axis`` reversed."""
-    return np.flip(x, axis) if _is_array(x) else x.flip(axis)
-
-
-def cumsum(x, axis: int):
-    return np.cumsum(x, axis=axis) if _is_array(x) else x.cumsum(axis)
-
-
-def unfold(x, kernel_size: tuple[int, ...], stride: tuple[int, ...], padding: tuple,
-           dilation: tuple[int, ...]):
-    """The sliding windows of x (N, C, *S), zero-padded: see ``UNFOLD``."""
-    if _is_array(x):
-        return _unfold_forward(x, kernel_size, stride, padding, dilation)
-    return x.sliding_windows(kernel_size, stride, padding, dilation)
-
-
-def fold(x, shape: tuple[int, ...], stride: tuple[int, ...], padding: tuple,
-         dilation: tuple[int, ...]):
-    """Windows x (N, *O, C, *K) added back into zeros(shape): see ``FOLD``."""
-    if _is_array(x):
-        return _fold_forward(x, shape, stride, padding, dilation)
-    return x.fold_windows(shape, stride, padding, dilation)
-
-
-def prod(x, axis: tuple[int, ...]):
-    """The product over ``axis``, keeping the reduced axes as size 1."""
-    return np.prod(x, axis=axis, keepdims=True) if _is_array(x) else x.prod(axis=axis,
-                                                                             keepdims=True)
-
-
-# --- small helpers the longer rules share --------------------------------------------
-
-
-def _none(mask: np.ndarray) -> bool:
-    """No element of mask is set (NumPy's .any() takes 1 us on a small array)."""
-    return not mask if mask.size == 1 else np.count_nonzero(mask) == 0
+# --- the longer rules (the one-line ones are in the table below) ----------------------
 
 
 def _keep_reduced_dims(t, axis: tuple[int, ...], keepdims: bool):
@@ -257,11 +179,6 @@ def _prod_grad(g, a, out, axis, keepdims):
     return g * (prod(nonzero, axis) / nonzero * rest)
 
 
-def _var_forward(a, axis, keepdims, correction):
-    with np.errstate(divide="ignore", invalid="ignore"):  # N - correction <= 0: inf or nan
-        return np.var(a, axis=axis, ddof=correction, keepdims=keepdims)
-
-
 def _var_grad(g, a, axis, keepdims, correction):
     # d var(a)/da_j = 2*(a_j - mean)/(N - correction); the mean is computed from a here,
     # so on Tensors its own derivative is recorded (second derivatives are right)
@@ -276,24 +193,6 @@ def _cumsum_grad(g, axis):
     return flip(cumsum(flip(g, (axis,)), axis), (axis,))
 
 
-def _erf_forward(a: np.ndarray) -> np.ndarray:
-    """erf(a) = 2/sqrt(pi) * integral from 0 to a of exp(-t^2) dt, elementwise. NumPy has
-    no erf, so each element goes through Python's math.erf (correctly rounded, but a
-    Python loop: about 0.15 us per element)."""
-    dtype = a.dtype if a.dtype.kind == "f" else np.dtype(np.float64)
-    values = np.fromiter(map(math.erf, a.ravel().tolist()), dtype=np.float64, count=a.size)
-    return values.reshape(a.shape).astype(dtype, copy=False)
-
-
-def _matmul_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a @ b. With an inner dimension of 1 every entry is one product a_i1 * b_1j (an
-    outer product), which NumPy's broadcast multiply computes several times faster
-    than its matmul does for that shape; the numbers are the same."""
-    if a.shape[-1] == 1:
-        return np.multiply(a, b)
-    return np.matmul(a, b)
-
-
 def _matmul_grad_a(g, b):
     # d(a@b)/da: g @ b^T (batch dims that were broadcast are summed by the engine)
     return g @ mT(b)
@@ -306,23 +205,12 @@ def _matmul_grad_b(g, a, b_column_major):
     return mT(mT(g) @ a) if b_column_major else mT(a) @ g
 
 
-def _scatter_forward(a: np.ndarray, key, shape) -> np.ndarray:
-    """zeros(shape) with a added at [key]; repeated indices accumulate."""
-    out = np.zeros(shape, dtype=a.dtype)
-    np.add.at(out, key, a)
-    return out
-
-
 def _cat_grad(g, i, axis, in_shapes):
     # d cat(x_0, x_1, ...)/dx_i: the slice of g where x_i was placed
     start = sum(shape[axis] for shape in in_shapes[:i])
     index = [slice(None)] * g.ndim
     index[axis] = slice(start, start + in_shapes[i][axis])
     return g[tuple(index)]
-
-
-def _clip_forward(a, low, high):
-    return np.clip(a, low, high)
 
 
 def _clip_grad(g, a, low, high):
@@ -333,80 +221,6 @@ def _clip_grad(g, a, low, high):
     if high is not None:
         inside &= value(a) <= high
     return where(inside, g, 0.0)
-
-
-def _expand_forward(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """a broadcast to shape. When only size-1 axes are added, no element repeats and
-    the result is an ordinary (writable) view, as in PyTorch."""
-    if math.prod(shape) == a.size:
-        return a.reshape(shape)
-    return np.broadcast_to(a, shape)
-
-
-def _put_forward(a: np.ndarray, b: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """A copy of a with b written at the flat positions ``index`` (in C order)."""
-    out = np.array(a, order="C")
-    out.reshape(-1)[index] = b
-    return out
-
-
-def _written(index: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """True at the flat positions in index, as an array of ``shape``."""
-    mask = np.zeros(math.prod(shape), dtype=bool)
-    mask[index] = True
-    return mask.reshape(shape)
-
-
-def _window_count(size: int, kernel: int, stride: int, dilation: int) -> int:
-    """How many windows of ``kernel`` taps, ``dilation`` apart, fit along an axis of
-    ``size`` (padding included) when they start every ``stride`` elements."""
-    return (size - dilation * (kernel - 1) - 1) // stride + 1
-
-
-def _unfold_forward(a: np.ndarray, kernel_size, stride, padding, dilation,
-                    pad_value: float = 0.0) -> np.ndarray:
-    """The windows of a (N, C, *S) with k = len(kernel_size) spatial axes, padded by
-    ``padding`` ((before, after) per spatial axis) with ``pad_value``:
-
-        out[n, *o, c, *j] = padded[n, c, *(o*stride + j*dilation)]
-
-    shaped (N, *O, C, *K): one row per window position o, holding its patch (c, *j),
-    so that a convolution is one matrix product. The padded copy is laid out channels
-    last (N, *S, C), the windows are read from it through a strided view (no loop) and
-    copied, so the result owns its memory."""
-    n, c, *sizes = a.shape
-    padded = np.full((n, *[m + lo + hi for m, (lo, hi) in zip(sizes, padding)], c), pad_value,
-                     dtype=a.dtype)
-    inside = tuple(slice(lo, lo + m) for m, (lo, hi) in zip(sizes, padding))
-    padded[(slice(None), *inside)] = np.moveaxis(a, 1, -1)
-    counts = [_window_count(m + lo + hi, k, s, d)
-              for m, (lo, hi), k, s, d in zip(sizes, padding, kernel_size, stride, dilation)]
-    step_n, *steps, step_c = padded.strides
-    shape = (n, *counts, c, *kernel_size)
-    strides = (step_n, *(t * s for t, s in zip(steps, stride)), step_c,
-               *(t * d for t, d in zip(steps, dilation)))
-    return np.lib.stride_tricks.as_strided(padded, shape, strides, writeable=False).copy()
-
-
-def _fold_forward(a: np.ndarray, shape, stride, padding, dilation) -> np.ndarray:
-    """The adjoint of unfold: zeros(shape) (N, C, *S) with each window of a
-    (N, *O, C, *K) added back where unfold read it; overlapping windows add up and
-    what fell on the padding is dropped. One strided slice per kernel tap j:
-
-        padded[n, c, *(j*dilation + o*stride)] += a[n, *o, c, *j]   for all o at once
-
-    (summed channels last, (N, *S, C), where each tap's slice of a is a plain block)."""
-    k = len(stride)
-    counts, kernel = a.shape[1:1 + k], a.shape[2 + k:]
-    n, c, *sizes = shape
-    out = np.zeros((n, *[m + lo + hi for m, (lo, hi) in zip(sizes, padding)], c), dtype=a.dtype)
-    taps = np.moveaxis(a, tuple(range(2 + k, 2 + 2 * k)), tuple(range(k)))  # (*K, N, *O, C)
-    for tap in np.ndindex(*kernel):
-        where = tuple(slice(j * d, j * d + (o - 1) * s + 1, s)
-                      for j, o, s, d in zip(tap, counts, stride, dilation))
-        out[(slice(None), *where)] += taps[tap]
-    inside = tuple(slice(lo, lo + m) for m, (lo, hi) in zip(sizes, padding))
-    return np.moveaxis(out[(slice(None), *inside)], -1, 1)
 
 
 # --- THE TABLE -----------------------------------------------------------------------
@@ -466,7 +280,7 @@ RELU = Op("relu", lambda a: np.maximum(a, 0),
           Rule("d relu(a)/da = [a > 0]  (0 at a=0)",
                lambda g, out: where(value(out) <= 0, 0.0, g)))
 
-CLIP = Op("clip", _clip_forward,
+CLIP = Op("clip", kernels.clip_forward,
           Rule("d clip(a,lo,hi)/da = [lo <= a <= hi]", _clip_grad))
 
 CAST = Op("cast", lambda a, dtype: a.astype(dtype),
@@ -511,7 +325,7 @@ CEIL = Op("ceil", np.ceil,
 ROUND = Op("round", lambda a, decimals: np.round(a, decimals),
            Rule("d round(a)/da = 0", _zero_grad))
 
-ERF = Op("erf", _erf_forward,
+ERF = Op("erf", kernels.erf_forward,
          Rule("d erf(a)/da = 2/sqrt(pi)*exp(-a^2)",
               lambda g, a: g * (2 / math.sqrt(math.pi) * exp(-(a * a)))))
 
@@ -529,7 +343,7 @@ MIN = Op("min", lambda a, axis, keepdims: a.min(axis=axis, keepdims=keepdims),
 PROD = Op("prod", lambda a, axis, keepdims: a.prod(axis=axis, keepdims=keepdims),
           Rule("d(prod a)/da_j = product of the others (no division by 0)", _prod_grad))
 
-VAR = Op("var", _var_forward,
+VAR = Op("var", kernels.var_forward,
          Rule("d var(a)/da = 2*(a - mean)/(N - correction)", _var_grad))
 
 CUMSUM = Op("cumsum", lambda a, axis: np.cumsum(a, axis=axis),
@@ -537,7 +351,7 @@ CUMSUM = Op("cumsum", lambda a, axis: np.cumsum(a, axis=axis),
 
 # Linear algebra (both inputs at least 2-D; 1-D cases are composed in tensor.py)
 
-MATMUL = Op("matmul", _matmul_forward,
+MATMUL = Op("matmul", kernels.matmul_forward,
             Rule("d(a@b)/da = g @ b^T", _matmul_grad_a),
             Rule("d(a@b)/db = a^T @ g", _matmul_grad_b),
             rule_params=("b_column_major",))
@@ -556,7 +370,7 @@ PERMUTE = Op("permute", lambda a, axes: a.transpose(axes),
 FLIP = Op("flip", lambda a, axis: np.flip(a, axis).copy(),
           Rule("d flip(a)/da: flip g back", lambda g, axis: flip(g, axis)))
 
-EXPAND = Op("expand", _expand_forward,
+EXPAND = Op("expand", kernels.expand_forward,
             Rule("d expand(a)/da = 1  (the engine sums the copies)", lambda g: g),
             view=True)
 
@@ -565,11 +379,11 @@ INDEX = Op("index", lambda a, key: a[key],
                 lambda g, key, in_shape: scatter_into(g, key, in_shape)),
            view=True)
 
-SCATTER = Op("scatter", _scatter_forward,
+SCATTER = Op("scatter", kernels.scatter_forward,
              Rule("d scatter(a, key)/da = g[key]", lambda g, key: g[key]))
 
-PUT = Op("put", _put_forward,
-         Rule("d put(a,b)/da = 1, 0 where b was written", lambda g, index: where(_written(index, g.shape), 0.0, g)),
+PUT = Op("put", kernels.put_forward,
+         Rule("d put(a,b)/da = 1, 0 where b was written", lambda g, index: where(kernels.written(index, g.shape), 0.0, g)),
          Rule("d put(a,b)/db = g at the written places", lambda g, index: g.reshape(-1)[index]))
 
 CAT = Op("cat", lambda *xs, axis: np.concatenate(xs, axis=axis),
@@ -579,12 +393,12 @@ CAT = Op("cat", lambda *xs, axis: np.concatenate(xs, axis=axis),
 # Sliding windows: convolution and pooling are compositions of these and a matmul or a
 # reduction. Each is the other's rule, so second derivatives through them work.
 
-UNFOLD = Op("unfold", _unfold_forward,
+UNFOLD = Op("unfold", kernels.unfold_forward,
             Rule("d unfold(a)/da = fold(g): each window's gradient added back where it was read",
                  lambda g, in_shape, stride, padding, dilation: fold(g, in_shape, stride, padding,
                                                                      dilation)))
 
-FOLD = Op("fold", _fold_forward,
+FOLD = Op("fold", kernels.fold_forward,
           Rule("d fold(a)/da = unfold(g): each window reads g where it was added",
                lambda g, in_shape, stride, padding, dilation: unfold(
                    g, in_shape[2 + len(stride):], stride, padding, dilation)))

@@ -4,7 +4,7 @@
 needed; every operator is one ``apply`` call; ``backward`` starts the engine's reverse
 pass through ``run_backward``. The other methods (``sum``, ``reshape``, ``matmul``,
 ``item``, ``repr`` ...) are in ``functions.py``, the in-place ones in ``inplace.py``;
-both join the class.
+both join the class. What a view remembers for in-place changes is in ``views.py``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from __future__ import annotations
 import gc
 import numbers
 import warnings
-import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,6 +21,7 @@ from . import names, ops
 from .convert import FLOAT_DTYPES, get_default_dtype, to_array
 from .engine import FROZEN, Node, Version, record, reverse_pass, state
 from .ops import Op
+from .views import remember_view
 
 # --- turning user data into arrays -----------------------------------------------------
 
@@ -107,47 +107,22 @@ def apply(op: Op, *inputs: Tensor, **params: Any) -> Tensor:
         raise IndexError(f"{op.name}: {exc} (tensor shape {_shapes(inputs)})") from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)  # full reductions return NumPy scalars
-    if op.view and np.may_share_memory(out, inputs[0].array):
-        result = _make_view(op, inputs[0], out, params)
-    else:
-        version = Version()
-        grad_fn = None
-        if state.enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    grad_fn = record(op, inputs, out, version, params)
-                    break
-        result = Tensor._wrap(out, grad_fn, version)
+    view = op.view and np.may_share_memory(out, inputs[0].array)
+    version = inputs[0]._vc if view else Version()  # a view changes with its base
+    grad_fn = None
+    if state.enabled:
+        for t in inputs:
+            if t.requires_grad:
+                grad_fn = record(op, inputs, out, version, params)
+                break
+    result = Tensor._wrap(out, grad_fn, version)
+    if view:
+        remember_view(result, inputs[0], op, params)  # for in-place changes through it
     if state.observers:
         for o in state.observers:
             o.forward(op, inputs, out, result.grad_fn, params)
             o.made(result)
     return result
-
-
-def _make_view(op: Op, source: Tensor, out: np.ndarray, params: dict) -> Tensor:
-    """The result of a view op (reshape, permute, basic slicing ...) that shares memory
-    with ``source``. It shares the version counter, and remembers its base (the tensor
-    that owns the memory) and the view ops that lead from it, so that an in-place change
-    through either side can be recorded as PyTorch does (see ``_become`` in inplace.py)."""
-    version = source._vc  # a view changes when its base changes, and back
-    grad_fn = None
-    if state.enabled:
-        if source.requires_grad:
-            grad_fn = record(op, (source,), out, version, params)
-        views = version.views
-        if views is None:
-            version.views = views = []
-        elif len(views) >= 16 and len(views) & (len(views) - 1) == 0:
-            views[:] = [ref for ref in views if ref() is not None]  # drop dead views
-    t = Tensor._wrap(out, grad_fn, version)
-    if not state.enabled:
-        t.requires_grad = source.requires_grad  # as PyTorch: a no-grad view still "requires"
-    base, steps, recording = source._view or (source, (), True)
-    t._view = (base, steps + ((op, params),), recording and state.enabled)
-    if state.enabled:
-        views.append(weakref.ref(t))
-    return t
 
 
 # --- the one way into a reverse pass --------------------------------------------------
@@ -219,6 +194,21 @@ class Accumulate:
         else:
             np.add(grad.array, g, out=grad.array)
             grad._vc.n += 1
+
+
+def _binary(op: Op) -> tuple[Callable, Callable]:
+    """The two operator methods of a binary op: ``a * b`` is ``apply(MUL, a, b)`` and
+    ``2 * a`` (the reflected one) is ``apply(MUL, 2, a)``, the number made a Tensor."""
+
+    def method(self: Tensor, other: Any) -> Tensor:
+        a, b = _operands(self, other)
+        return NotImplemented if b is NotImplemented else apply(op, a, b)
+
+    def reflected(self: Tensor, other: Any) -> Tensor:
+        a, b = _operands(self, other)
+        return NotImplemented if b is NotImplemented else apply(op, b, a)
+
+    return method, reflected
 
 
 class Tensor:
@@ -386,45 +376,11 @@ class Tensor:
 
     # --- arithmetic: one apply() each ---------------------------------------------------
 
-    def __add__(self, other: Any) -> Tensor:
-        a, b = _operands(self, other)
-        return NotImplemented if b is NotImplemented else apply(ops.ADD, a, b)
-
-    def __radd__(self, other: Any) -> Tensor:
-        a, b = _operands(self, other)
-        return NotImplemented if b is NotImplemented else apply(ops.ADD, b, a)
-
-    def __sub__(self, other: Any) -> Tensor:
-        a, b = _operands(self, other)
-        return NotImplemented if b is NotImplemented else apply(ops.SUB, a, b)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        a, b = _operands(self, other)
-        return NotImplemented if b is NotImplemented else apply(ops.SUB, b, a)
-
-    def __mul__(self, other: Any) -> Tensor:
-        a, b = _operands(self, other)
-        return NotImplemented if b is NotImplemented else apply(ops.MUL, a, b)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        a, b = _operands(self, other)
-        return NotImplemented if b is NotImplemented else apply(ops.MUL, b, a)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        a, b = _operands(self, other)
-        return NotImplemented if b is NotImplemented else apply(ops.DIV, a, b)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        a, b = _operands(self, other)
-        return NotImplemented if b is NotImplemented else apply(ops.DIV, b, a)
-
-    def __pow__(self, other: Any) -> Tensor:
-        a, b = _operands(self, other)
-        return NotImplemented if b is NotImplemented else apply(ops.POW, a, b)
-
-    def __rpow__(self, other: Any) -> Tensor:
-        a, b = _operands(self, other)
-        return NotImplemented if b is NotImplemented else apply(ops.POW, b, a)
+    __add__, __radd__ = _binary(ops.ADD)
+    __sub__, __rsub__ = _binary(ops.SUB)
+    __mul__, __rmul__ = _binary(ops.MUL)
+    __truediv__, __rtruediv__ = _binary(ops.DIV)
+    __pow__, __rpow__ = _binary(ops.POW)
 
     def __matmul__(self, other: Any) -> Tensor:
         other = _operand(other, self)
