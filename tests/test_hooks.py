@@ -179,3 +179,26 @@ def test_the_classic_leaf_mistake_is_explained_where_it_happens():
     with pytest.warns(UserWarning) as record:
         h.grad
     assert "w -= lr" not in str(record[0].message)
+
+
+def test_a_module_backward_hook_keeps_no_graph_alive():
+    """The hooks a full backward hook puts on the graph hold no tensor of it: once the
+    graph is dropped, nothing is left in the hook tables (a leak before), and the hook
+    observer leaves the passes (a compiled step would otherwise run eagerly)."""
+    import gc
+
+    from tinygrad_edu import hooks
+    from tinygrad_edu.engine import state
+
+    def use_once():
+        layer = tg.nn.Linear(3, 2).double()
+        handle = layer.register_full_backward_hook(lambda mod, gi, go: None)
+        x = tg.tensor([[1.0, 2.0, 3.0]], dtype=tg.float64, requires_grad=True)
+        layer(x).sum().backward()
+        handle.remove()
+
+    use_once()
+    gc.collect()
+    assert len(hooks._node_hooks) == 0
+    hooks._update_observer()
+    assert hooks._OBSERVER not in state.observers

@@ -82,10 +82,14 @@ class _BackwardCall:
 
     def watch_output(self, out: Any) -> None:
         outputs = out if isinstance(out, tuple) else (out,)
-        first = next((o for o in outputs if isinstance(o, Tensor) and o.requires_grad), None)
+        first = next((j for j, o in enumerate(outputs)
+                      if isinstance(o, Tensor) and o.requires_grad), None)
         if first is not None:  # the others' gradients are not reported here
-            first.register_hook(lambda g: self.output_arrived(
-                tuple(g if o is first else None for o in outputs)))
+            # the hook holds positions, not the outputs: a hook table keyed by a node
+            # must not keep that node's tensor (and so the node) alive
+            n = len(outputs)
+            outputs[first].register_hook(lambda g: self.output_arrived(
+                tuple(g if j == first else None for j in range(n))))
 
     def output_arrived(self, grad_output: tuple) -> None:
         self.grad_output = grad_output
