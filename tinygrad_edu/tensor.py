@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import names, ops
+from . import advice, names, ops
 from .convert import FLOAT_DTYPES, get_default_dtype, to_array
 from .engine import FROZEN, Node, Version, record, reverse_pass, state
 from .ops import Op
@@ -286,8 +286,7 @@ class Tensor:
         leaves, unless ``retain_grad()`` was called."""
         if self._grad is None and self.grad_fn is not None and \
                 not getattr(self, "_retains", False):
-            from .hooks import non_leaf_grad_message
-            warnings.warn(non_leaf_grad_message(self), UserWarning, stacklevel=2)
+            warnings.warn(advice.non_leaf_grad(self), UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
