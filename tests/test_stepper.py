@@ -129,7 +129,13 @@ def test_explain_grad_for_each_cause():
     kept = w * 2
     kept.retain_grad()
     with tg.no_grad():
-        under = w * 2
+        unwatched = w * 2  # not noted: watch_no_grad() is off by default
+    tg.watch_no_grad()
+    try:
+        with tg.no_grad():
+            under = w * 2
+    finally:
+        tg.watch_no_grad(False)
     detached, data = w.detach(), w.data
     plain = tg.tensor([1.0])
     ints = tg.tensor([1, 2])
@@ -140,6 +146,8 @@ def test_explain_grad_for_each_cause():
     assert causes(h) == ["non-leaf"]
     assert causes(kept) == ["retains", "ok"]
     assert causes(under) == ["requires_grad=False", "no_grad"]
+    assert causes(unwatched) == ["requires_grad=False"]
+    assert "watch_no_grad()" in str(tg.explain_grad(unwatched))
     assert causes(detached) == ["requires_grad=False", "detach"]
     assert causes(data) == ["requires_grad=False", "data"]
     assert causes(plain) == ["requires_grad=False"]
@@ -174,15 +182,22 @@ def test_explain_grad_for_a_module_and_an_optimizer():
         tg.explain_grad(3)
 
 
-def test_the_no_grad_watch_leaves_with_the_block():
+def test_the_no_grad_watch_is_off_by_default_and_leaves_with_the_block():
     from tinygrad_edu.engine import state
     from tinygrad_edu.grad_mode import _WATCH
     before = list(state.observers)
-    with tg.no_grad():
+    with tg.no_grad():  # off by default: a training step's update block pays nothing
+        assert _WATCH not in state.observers
+    tg.watch_no_grad()
+    try:
+        with tg.no_grad():
+            assert _WATCH in state.observers
+        tg.set_grad_enabled(False)
         assert _WATCH in state.observers
-    tg.set_grad_enabled(False)
-    assert _WATCH in state.observers
-    tg.set_grad_enabled(True)
+        tg.set_grad_enabled(True)
+        assert state.observers == before
+    finally:
+        tg.watch_no_grad(False)
     assert state.observers == before
 
 

@@ -64,7 +64,7 @@ from .creation import (
 from .devices import device
 from .explain import explain_backward
 from .functions import as_tensor, cat, einsum, maximum, minimum, stack, tensor, where
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled, watch_no_grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from .hooks import retain_grads
 from .nn.functional import log_softmax, relu, sigmoid, softmax, tanh

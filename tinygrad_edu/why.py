@@ -149,7 +149,10 @@ def _tensor_report(t: Tensor, label: str) -> tuple[list[str], list[str]]:
             else:
                 lines.append("origin: created without requires_grad=True. Pass "
                              "requires_grad=True when you create it, or call "
-                             f"{label}.requires_grad_()")
+                             f"{label}.requires_grad_(). If it was computed from tensors "
+                             "that require grad, that happened inside no_grad() (or "
+                             "inference_mode): compute it outside the block (call "
+                             "tinygrad_edu.watch_no_grad() to have such tensors noted)")
             if grad is None:
                 lines.append("grad: None: backward never computes a gradient for it")
                 return lines, causes
