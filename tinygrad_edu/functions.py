@@ -467,13 +467,6 @@ class TensorMethods:
         return names.called(self.sum(axes, self._keep(keepdims, keepdim)) * (1.0 / count),
                             "mean")
 
-    def _extremum(self, op: Op, axis: Axis, keepdims: bool, dim: Axis,
-                  keepdim: bool | None) -> Tensor:
-        if self.array.size == 0:
-            raise ValueError(f"{op.name}: the tensor is empty (shape {self.shape})")
-        return apply(op, self, axis=self._axes(axis, dim, op.name),
-                     keepdims=self._keep(keepdims, keepdim))
-
     def max(self, dim: Any = None, keepdim: bool = False, *, axis: Axis = None,
             keepdims: bool = False) -> Any:
         """PyTorch's forms: ``max()`` the largest value (ties share the gradient
