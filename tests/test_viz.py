@@ -417,3 +417,17 @@ def test_the_header_lines_do_not_overlap_and_box_text_is_not_cut(tmp_path):
             assert not boxes[i].overlaps(boxes[j]), (texts[i].get_text(), texts[j].get_text())
     assert not any("…" in t.get_text() for t in texts)
     assert any("after backward" in t.get_text() for t in texts)
+
+
+def test_naming_a_parameter_does_not_start_the_constant_names_watch():
+    """Only a named constant needs the observer that notes names for the ops using it;
+    a named parameter (a vertex of the graph) must not add it to every later op."""
+    import subprocess
+    import sys
+    code = ("import tinygrad_edu as tg\nfrom tinygrad_edu.engine import state\n"
+            "tg.tensor([1.0], requires_grad=True, name='w')\n"
+            "tg.Tensor([1.0], requires_grad=True, name='v')\n"
+            "assert state.observers == [], state.observers\n"
+            "tg.tensor([1.0], name='x')\n"
+            "assert len(state.observers) == 1, state.observers\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

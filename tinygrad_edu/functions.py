@@ -1219,8 +1219,9 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
     check_device(device, "tensor")
     t = Tensor._wrap(to_array(data.array if isinstance(data, Tensor) else data, dtype,
                               "tensor()"), None)
-    t.name = name
-    return t.requires_grad_(requires_grad)  # ints and bools stay so (unlike Tensor(...))
+    t.requires_grad_(requires_grad)  # ints and bools stay so (unlike Tensor(...))
+    t.name = name  # after requires_grad: a named constant, not a parameter, is watched
+    return t
 
 
 def as_tensor(x: Any, *, device: Any = None) -> Tensor:

@@ -244,10 +244,11 @@ class Tensor:
         self._grad: Tensor | None = None
         self.requires_grad = False
         self.grad_fn: Node | None = None
-        self.name = name
+        self._name = None
         self._vc = Version()
         self._view = None  # for a view: (base, view ops from it, made while recording)
         self.requires_grad_(requires_grad)
+        self.name = name  # after requires_grad (naming a constant starts a watch)
 
     @classmethod
     def _wrap(cls, data: np.ndarray, grad_fn: Node | None,
